@@ -1,0 +1,37 @@
+//! Where pinned maps and links live on bpffs.
+//!
+//! bpffs is per mount namespace, not per network namespace: two daemons in two test
+//! namespaces on one host would share pins, so every user of the datapath names its
+//! own directory (the daemon uses [`PIN_ROOT`]/IFNAME, tests a per-test directory).
+
+use std::{fs, io, path::Path};
+
+use anyhow::{Context, Result};
+
+/// The directory under which `ha` pins its objects by default.
+pub const PIN_ROOT: &str = "/sys/fs/bpf/ha";
+
+/// Name of the pinned XDP link inside a pin directory.
+pub const LINK_PIN: &str = "xdp_link";
+
+/// Creates `dir` (and parents), checking first that it lies on a mounted bpffs.
+pub fn prepare(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| {
+        format!("cannot create pin directory {} (is bpffs mounted on /sys/fs/bpf?)", dir.display())
+    })
+}
+
+/// Removes every pin in `dir` and the directory itself. Removing the pinned link
+/// detaches the program once no process holds it. A missing directory is fine.
+pub fn unpin_all(dir: &Path) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        fs::remove_file(&path).with_context(|| format!("cannot unpin {}", path.display()))?;
+    }
+    fs::remove_dir(dir).with_context(|| format!("cannot remove {}", dir.display()))
+}

@@ -1,0 +1,12 @@
+//! The `ha` controller: VRRP wire codec, the pure state machine, configuration,
+//! and the datapaths that connect them to the kernel.
+//!
+//! Layout (see DESIGN.md): `wire` decodes and encodes packets, `vrrp` holds the
+//! RFC 5798/9568 state machine and timer formulas, `config` reads native TOML and
+//! keepalived.conf, `ebpf` loads and pins the XDP program.
+
+pub mod cli;
+pub mod config;
+pub mod ebpf;
+pub mod vrrp;
+pub mod wire;
