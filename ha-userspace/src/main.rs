@@ -12,7 +12,9 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("HA_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_env("HA_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {
@@ -32,10 +34,18 @@ fn run(cli: Cli) -> Result<()> {
 
 fn datapath(cmd: DatapathCommand) -> Result<()> {
     match cmd {
-        DatapathCommand::Attach { interface, pin_dir, mode } => {
+        DatapathCommand::Attach {
+            interface,
+            pin_dir,
+            mode,
+        } => {
             let dir = pin_dir.unwrap_or_else(|| default_pin_dir(&interface));
             let attached = ebpf::attach(&interface, mode.into(), &dir)?;
-            println!("attached to {interface} in {:?} mode, pinned under {}", attached.mode, dir.display());
+            println!(
+                "attached to {interface} in {:?} mode, pinned under {}",
+                attached.mode,
+                dir.display()
+            );
             Ok(())
         }
         DatapathCommand::Detach { interface, pin_dir } => {
@@ -45,7 +55,10 @@ fn datapath(cmd: DatapathCommand) -> Result<()> {
         DatapathCommand::Counters { interface, pin_dir } => {
             let dir = pin_dir_of(interface, pin_dir)?;
             let c = ebpf::read_frame_counts(&dir)?;
-            println!("arp {} vrrp_v4 {} vrrp_v6 {} other {}", c.arp, c.vrrp_v4, c.vrrp_v6, c.other);
+            println!(
+                "arp {} vrrp_v4 {} vrrp_v6 {} other {}",
+                c.arp, c.vrrp_v4, c.vrrp_v6, c.other
+            );
             Ok(())
         }
     }

@@ -21,8 +21,22 @@ pub fn all() -> Result<()> {
 fn ebpf() -> Result<()> {
     let mut c = Command::new("rustup");
     c.current_dir(cmd::root())
-        .args(["run", setup::NIGHTLY, "cargo", "build", "-p", "ha-ebpf", "-Z", "build-std=core"])
-        .args(["--target", "bpfel-unknown-none", "--release", "--target-dir"])
+        .args([
+            "run",
+            setup::NIGHTLY,
+            "cargo",
+            "build",
+            "-p",
+            "ha-ebpf",
+            "-Z",
+            "build-std=core",
+        ])
+        .args([
+            "--target",
+            "bpfel-unknown-none",
+            "--release",
+            "--target-dir",
+        ])
         .arg(cmd::target_dir().join("ebpf"));
     // We run under `cargo xtask`, whose variables (RUSTC, CARGO, the toolchain choice,
     // rustflags) would make the nested nightly cargo build with the wrong compiler.
@@ -42,13 +56,21 @@ fn ebpf() -> Result<()> {
     // `bpftool map dump`.
     c.env(
         "CARGO_ENCODED_RUSTFLAGS",
-        ["--cfg=bpf_target_arch=\"x86_64\"", "-Cdebuginfo=2", "-Clink-arg=--btf"].join("\x1f"),
+        [
+            "--cfg=bpf_target_arch=\"x86_64\"",
+            "-Cdebuginfo=2",
+            "-Clink-arg=--btf",
+        ]
+        .join("\x1f"),
     )
     .env("RUSTUP_AUTO_INSTALL", "0");
     cmd::run(&mut c).context("building the XDP program (ha-ebpf) on nightly")?;
     let object = ebpf_object();
     if !object.is_file() {
-        anyhow::bail!("the nightly build succeeded but left no object at {}", object.display());
+        anyhow::bail!(
+            "the nightly build succeeded but left no object at {}",
+            object.display()
+        );
     }
     Ok(())
 }

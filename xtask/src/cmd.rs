@@ -10,7 +10,10 @@ use anyhow::{Context, Result, bail};
 
 /// The workspace root (the parent of this crate).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 /// The stable cargo that runs us (`cargo xtask` sets `CARGO`).
@@ -32,12 +35,16 @@ pub fn ha_bin() -> Command {
 
 /// The cargo target directory.
 pub fn target_dir() -> PathBuf {
-    env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// Runs `c` with inherited output; a non-zero exit is an error naming the command.
 pub fn run(c: &mut Command) -> Result<()> {
-    let status = c.status().with_context(|| format!("cannot start {}", describe(c)))?;
+    let status = c
+        .status()
+        .with_context(|| format!("cannot start {}", describe(c)))?;
     if !status.success() {
         bail!("{} failed ({status})", describe(c));
     }
@@ -47,7 +54,9 @@ pub fn run(c: &mut Command) -> Result<()> {
 /// Runs `c` quietly and returns its stdout, or `None` if it could not run or failed.
 pub fn output(c: &mut Command) -> Option<String> {
     let out = c.stderr(Stdio::null()).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `program arg arg ...` for messages.

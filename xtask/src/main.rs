@@ -71,13 +71,24 @@ fn run(cli: Cli) -> Result<()> {
         Command::Load { iface, mode } => {
             setup::run()?;
             build::all()?;
-            cmd::run(cmd::ha_bin().args(["datapath", "attach", "--interface", &iface, "--mode", &mode]))
+            cmd::run(cmd::ha_bin().args([
+                "datapath",
+                "attach",
+                "--interface",
+                &iface,
+                "--mode",
+                &mode,
+            ]))
         }
-        Command::Unload { iface } => cmd::run(cmd::ha_bin().args(["datapath", "detach", "--interface", &iface])),
+        Command::Unload { iface } => {
+            cmd::run(cmd::ha_bin().args(["datapath", "detach", "--interface", &iface]))
+        }
         Command::Demo => {
             setup::run()?;
             build::all()?;
-            println!("not yet: the demo (two nodes, a client, a failover timeline) arrives with the daemon");
+            println!(
+                "not yet: the demo (two nodes, a client, a failover timeline) arrives with the daemon"
+            );
             Ok(())
         }
         Command::Bench => {

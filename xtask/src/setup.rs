@@ -53,29 +53,56 @@ fn is_root() -> bool {
 
 fn packages(root: bool) -> Result<()> {
     let out = cmd::output(
-        Command::new("dpkg-query").args(["-W", "-f", "${db:Status-Abbrev} ${Package}\n"]).args(PACKAGES),
+        Command::new("dpkg-query")
+            .args(["-W", "-f", "${db:Status-Abbrev} ${Package}\n"])
+            .args(PACKAGES),
     )
     .unwrap_or_default();
-    let installed: Vec<&str> =
-        out.lines().filter(|l| l.starts_with("ii")).filter_map(|l| l.split_whitespace().nth(1)).collect();
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed.contains(p)).collect();
+    let installed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("ii"))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !installed.contains(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let install = format!("apt-get update && apt-get install -y --no-install-recommends {}", missing.join(" "));
+    let install = format!(
+        "apt-get update && apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
     if !root {
-        bail!("missing Debian packages: {}; install them as root: {install}", missing.join(" "));
+        bail!(
+            "missing Debian packages: {}; install them as root: {install}",
+            missing.join(" ")
+        );
     }
     println!("xtask setup: installing {}", missing.join(" "));
     cmd::run(Command::new("apt-get").args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"]))
         .with_context(|| format!("apt-get update failed; the fix is: {install}"))?;
     cmd::run(
         Command::new("apt-get")
-            .args(["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-qq", "--no-install-recommends"])
+            .args([
+                "-o",
+                "DPkg::Lock::Timeout=300",
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+            ])
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
-    .with_context(|| format!("installing {} failed; the fix is: {install}", missing.join(" ")))
+    .with_context(|| {
+        format!(
+            "installing {} failed; the fix is: {install}",
+            missing.join(" ")
+        )
+    })
 }
 
 fn nightly() -> Result<()> {
@@ -86,17 +113,26 @@ fn nightly() -> Result<()> {
                  (1.97.0-nightly 2026-05-19). Do not `rustup update` it: bpf-linker reads only LLVM {LLVM_MAJOR} bitcode"
             )
         })?;
-    let llvm = vv.lines().find_map(|l| l.strip_prefix("LLVM version: ")).unwrap_or("unknown");
+    let llvm = vv
+        .lines()
+        .find_map(|l| l.strip_prefix("LLVM version: "))
+        .unwrap_or("unknown");
     if llvm.split('.').next() != Some(LLVM_MAJOR) {
-        bail!("the {NIGHTLY} toolchain uses LLVM {llvm}, but bpf-linker is built on LLVM {LLVM_MAJOR}");
+        bail!(
+            "the {NIGHTLY} toolchain uses LLVM {llvm}, but bpf-linker is built on LLVM {LLVM_MAJOR}"
+        );
     }
     Ok(())
 }
 
 fn rust_src(root: bool) -> Result<()> {
-    let sysroot = cmd::output(Command::new("rustup").args(["run", NIGHTLY, "rustc", "--print", "sysroot"]))
-        .context("cannot ask the nightly rustc for its sysroot")?;
-    if Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library/core").is_dir() {
+    let sysroot =
+        cmd::output(Command::new("rustup").args(["run", NIGHTLY, "rustc", "--print", "sysroot"]))
+            .context("cannot ask the nightly rustc for its sysroot")?;
+    if Path::new(sysroot.trim())
+        .join("lib/rustlib/src/rust/library/core")
+        .is_dir()
+    {
         return Ok(());
     }
     let fix = format!("rustup component add rust-src --toolchain {NIGHTLY}");
@@ -111,7 +147,9 @@ fn rust_src(root: bool) -> Result<()> {
 fn cargo_bin(name: &str) -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
     home.join("bin").join(name)
 }
 
@@ -119,7 +157,9 @@ fn bpf_linker_ok(bin: &Path) -> bool {
     let version = cmd::output(Command::new(bin).arg("--version")).unwrap_or_default();
     let ldd = cmd::output(Command::new("ldd").arg(bin)).unwrap_or_default();
     version.trim() == format!("bpf-linker {BPF_LINKER_VERSION}")
-        && ldd.lines().any(|l| l.contains(&format!("libLLVM.so.{LLVM_MAJOR}")) && l.contains("=> /"))
+        && ldd
+            .lines()
+            .any(|l| l.contains(&format!("libLLVM.so.{LLVM_MAJOR}")) && l.contains("=> /"))
 }
 
 fn bpf_linker() -> Result<()> {
@@ -132,18 +172,32 @@ fn bpf_linker() -> Result<()> {
         "LLVM_PREFIX={llvm_prefix} cargo install --locked --force bpf-linker@{BPF_LINKER_VERSION} \
          --no-default-features --features llvm-{LLVM_MAJOR}"
     );
-    println!("xtask setup: building bpf-linker {BPF_LINKER_VERSION} on LLVM {LLVM_MAJOR} (about a minute)");
+    println!(
+        "xtask setup: building bpf-linker {BPF_LINKER_VERSION} on LLVM {LLVM_MAJOR} (about a minute)"
+    );
     // LLVM_PREFIX is what bpf-linker's build script reads; without it, it finds Debian's
     // default llvm-config (LLVM 14) and fails to link.
     cmd::run(
         cmd::cargo()
-            .args(["install", "--locked", "--force", &format!("bpf-linker@{BPF_LINKER_VERSION}")])
-            .args(["--no-default-features", "--features", &format!("llvm-{LLVM_MAJOR}")])
+            .args([
+                "install",
+                "--locked",
+                "--force",
+                &format!("bpf-linker@{BPF_LINKER_VERSION}"),
+            ])
+            .args([
+                "--no-default-features",
+                "--features",
+                &format!("llvm-{LLVM_MAJOR}"),
+            ])
             .env("LLVM_PREFIX", &llvm_prefix),
     )
     .with_context(|| format!("installing bpf-linker failed; the fix is: {fix}"))?;
     if !bpf_linker_ok(&bin) {
-        bail!("bpf-linker at {} is not {BPF_LINKER_VERSION} on libLLVM.so.{LLVM_MAJOR}; the fix is: {fix}", bin.display());
+        bail!(
+            "bpf-linker at {} is not {BPF_LINKER_VERSION} on libLLVM.so.{LLVM_MAJOR}; the fix is: {fix}",
+            bin.display()
+        );
     }
     Ok(())
 }
@@ -161,5 +215,6 @@ fn bpffs(root: bool) -> Result<()> {
         bail!("bpffs is not mounted on {BPFFS}; the fix is: {fix}");
     }
     println!("xtask setup: {fix}");
-    cmd::run(Command::new("mount").args(["-t", "bpf", "bpf", BPFFS])).with_context(|| format!("the fix was: {fix}"))
+    cmd::run(Command::new("mount").args(["-t", "bpf", "bpf", BPFFS]))
+        .with_context(|| format!("the fix was: {fix}"))
 }

@@ -40,9 +40,9 @@ pub struct Attached {
 /// link under `pin_dir`, so the program outlives this process until unpinned.
 pub fn attach(ifname: &str, mode: AttachMode, pin_dir: &Path) -> Result<Attached> {
     pins::prepare(pin_dir)?;
-    let mut ebpf = EbpfLoader::new()
-        .load(object()?)
-        .context("the kernel refused to load the XDP object (needs root or CAP_BPF + CAP_NET_ADMIN)")?;
+    let mut ebpf = EbpfLoader::new().load(object()?).context(
+        "the kernel refused to load the XDP object (needs root or CAP_BPF + CAP_NET_ADMIN)",
+    )?;
     let program: &mut Xdp = ebpf
         .program_mut(PROGRAM)
         .ok_or_else(|| anyhow!("the XDP object has no program {PROGRAM}"))?
@@ -65,7 +65,11 @@ pub fn attach(ifname: &str, mode: AttachMode, pin_dir: &Path) -> Result<Attached
             .with_context(|| format!("cannot pin map {name} at {}", path.display()))?;
     }
     info!(interface = ifname, ?mode, pins = %pin_dir.display(), "XDP program attached");
-    Ok(Attached { ebpf, mode, pin_dir: pin_dir.to_path_buf() })
+    Ok(Attached {
+        ebpf,
+        mode,
+        pin_dir: pin_dir.to_path_buf(),
+    })
 }
 
 fn attach_with_fallback(

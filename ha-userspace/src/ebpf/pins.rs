@@ -17,7 +17,10 @@ pub const LINK_PIN: &str = "xdp_link";
 /// Creates `dir` (and parents), checking first that it lies on a mounted bpffs.
 pub fn prepare(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| {
-        format!("cannot create pin directory {} (is bpffs mounted on /sys/fs/bpf?)", dir.display())
+        format!(
+            "cannot create pin directory {} (is bpffs mounted on /sys/fs/bpf?)",
+            dir.display()
+        )
     })
 }
 
