@@ -40,6 +40,7 @@
 //! ```
 
 mod addr;
+mod bins;
 mod command;
 mod host;
 mod icmp;
@@ -54,6 +55,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 pub use addr::{Mac, Subnet};
+pub use bins::ha_bin;
 pub use command::{Enter, HostCommand};
 pub use host::Host;
 pub use netns::{in_netns, remove_leftovers};
