@@ -1,0 +1,99 @@
+//! The Master state, RFC 5798 §6.4.3 (RFC 9568 §6.4.3 "Active", RFC 3768
+//! §6.4.3).
+
+use std::time::Duration;
+
+use super::{
+    Action, Actions, Fsm, Handover, Ignore, Peer, STOP_PRIORITY, State, Timer, addr_greater,
+};
+use crate::vrrp::Version;
+
+impl Fsm {
+    /// RFC 5798 §6.4.3 "If the Adver_Timer fires": send an advert, reset the
+    /// Adver_Timer to Advertisement_Interval.
+    pub(super) fn master_adver_timer(&mut self, now: Duration, out: &mut Actions) {
+        self.send_advert_and_rearm(now, out);
+    }
+
+    /// RFC 5798 §6.4.3 "If an ADVERTISEMENT is received".
+    pub(super) fn master_advert(&mut self, advert: Peer, now: Duration, out: &mut Actions) {
+        if advert.priority == STOP_PRIORITY {
+            // "If the Priority in the ADVERTISEMENT is zero, then: Send an
+            // ADVERTISEMENT, reset the Adver_Timer" — tells the stopping
+            // router (and the backups) that a master is in place.
+            self.send_advert_and_rearm(now, out);
+            return;
+        }
+
+        // "If the Priority in the ADVERTISEMENT is greater than the local
+        // Priority or the Priority in the ADVERTISEMENT is equal to the local
+        // Priority and the primary IPvX address of the sender is greater than
+        // the local primary IPvX address (unsigned integer comparison in
+        // network byte order)".
+        let sender_wins = advert.priority > self.priority
+            || (advert.priority == self.priority
+                && addr_greater(advert.addr, self.config.primary_addr));
+        if sender_wins {
+            self.yield_to(advert, now, out);
+            return;
+        }
+
+        // "else // new Active Router logic: Discard the ADVERTISEMENT" and,
+        // new in RFC 9568, "Send an ADVERTISEMENT immediately to assert the
+        // {Active} state to the sending VRRP Router and to update any
+        // learning bridges". Re-arming keeps adverts one interval apart.
+        out.push(Action::Ignored(Ignore::Outranked));
+        if self.config.lower_prio_readvert {
+            self.send_advert_and_rearm(now, out);
+        }
+    }
+
+    /// The Master → Backup transition of RFC 5798 §6.4.3: cancel the
+    /// Adver_Timer, learn the sender's interval (v3), recompute Skew_Time and
+    /// Master_Down_Interval, set the Master_Down_Timer, go {Backup}. As
+    /// Backup we must not hold the VIPs (§6.4.2: no ARP replies, no traffic
+    /// for them), so they come off here.
+    fn yield_to(&mut self, advert: Peer, now: Duration, out: &mut Actions) {
+        self.cancel(Timer::Adver, out);
+        out.push(Action::RemoveVips);
+        if self.config.version == Version::V3 {
+            self.master_adver_int_cs = advert.advert_int_cs;
+        }
+        self.master = Some(advert);
+        // The sender ranks at or above us: no preempt delay is running.
+        self.preempt_hold_until = None;
+        let at = now.saturating_add(self.master_down_interval());
+        self.arm(Timer::MasterDown, at, out);
+        self.enter(State::Backup, out);
+    }
+
+    /// RFC 5798 §6.4.3 "If a Shutdown event is received": cancel the
+    /// Adver_Timer, send an advert with priority 0, transition to
+    /// {Initialize}. With make-before-break we stop in {Releasing} instead,
+    /// keeping the VIPs until a successor is heard (see the module docs).
+    pub(super) fn master_shutdown(&mut self, handover: Handover, now: Duration, out: &mut Actions) {
+        self.cancel(Timer::Adver, out);
+        out.push(Action::SendAdvert {
+            priority: STOP_PRIORITY,
+        });
+        match handover {
+            Handover::Immediate => {
+                out.push(Action::RemoveVips);
+                self.enter(State::Initialize, out);
+            }
+            Handover::MakeBeforeBreak => {
+                let at = now.saturating_add(self.release_deadline_interval());
+                self.arm(Timer::Release, at, out);
+                self.enter(State::Releasing, out);
+            }
+        }
+    }
+
+    fn send_advert_and_rearm(&mut self, now: Duration, out: &mut Actions) {
+        out.push(Action::SendAdvert {
+            priority: self.priority,
+        });
+        let at = now.saturating_add(self.config.advert_interval());
+        self.arm(Timer::Adver, at, out);
+    }
+}
