@@ -147,6 +147,37 @@ pub enum WireError {
     },
 }
 
+impl WireError {
+    /// A short, stable name for the reason, used as a drop counter's key in the
+    /// status file (one counter per reason: DESIGN.md, "a bad packet is counted").
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            WireError::Truncated { .. } => "truncated",
+            WireError::CountMismatch { .. } => "count_mismatch",
+            WireError::BadVersion(_) => "bad_version",
+            WireError::BadType(_) => "bad_type",
+            WireError::V2OverIpv6 => "v2_over_ipv6",
+            WireError::FamilyMismatch { .. } => "family_mismatch",
+            WireError::TtlNot255(_) => "ttl_not_255",
+            WireError::BadChecksum { .. } => "bad_checksum",
+            WireError::ZeroCount => "zero_count",
+            WireError::ZeroInterval => "zero_interval",
+            WireError::ZeroVrid => "zero_vrid",
+            WireError::BadIpVersion(_) => "bad_ip_version",
+            WireError::BadIpHeaderLen(_) => "bad_ip_header_len",
+            WireError::BadIpTotalLen { .. } => "bad_ip_total_len",
+            WireError::BadIpChecksum { .. } => "bad_ip_checksum",
+            WireError::Fragmented => "fragmented",
+            WireError::WrongProtocol(_) => "wrong_protocol",
+            WireError::IntervalUnencodable { .. } => "interval_unencodable",
+            WireError::TooManyAddresses(_) => "too_many_addresses",
+            WireError::AuthOnV3 => "auth_on_v3",
+            WireError::AmbiguousAuthType(_) => "ambiguous_auth_type",
+            WireError::BufferTooSmall { .. } => "buffer_too_small",
+        }
+    }
+}
+
 /// The tail of the `BadChecksum` message for v3 over IPv4.
 fn message_only_text(expected_message_only: &Option<u16>) -> String {
     match expected_message_only {
