@@ -8,5 +8,6 @@
 pub mod cli;
 pub mod config;
 pub mod ebpf;
+pub mod net;
 pub mod vrrp;
 pub mod wire;

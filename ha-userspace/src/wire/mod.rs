@@ -85,3 +85,5 @@ impl fmt::Display for Family {
         })
     }
 }
+pub mod arp;
+pub mod ndisc;

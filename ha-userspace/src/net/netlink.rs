@@ -1,0 +1,62 @@
+//! The one rtnetlink connection the daemon shares: a cheap, cloneable handle
+//! whose requests are carried by a connection task on tokio.
+//!
+//! rtnetlink's `Handle` already is an actor's mailbox: requests go over a
+//! channel to the task that owns the NETLINK_ROUTE socket and matches replies
+//! to requests by sequence number. [`Netlink`] wraps it so every caller gets
+//! the same typed, contextual errors; the address and link operations are in
+//! `addr.rs` and `link.rs`.
+
+use std::io;
+
+use rtnetlink::Handle;
+
+use super::error::NetError;
+
+/// A handle on the shared rtnetlink connection. Clone it freely; the
+/// connection task ends when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct Netlink {
+    handle: Handle,
+}
+
+impl Netlink {
+    /// Opens a NETLINK_ROUTE socket in the calling thread's network namespace
+    /// and spawns its connection task. Must be called inside a tokio runtime.
+    pub fn new() -> Result<Netlink, NetError> {
+        let (connection, handle, _unsolicited) =
+            rtnetlink::new_connection().map_err(|e| NetError::Io {
+                what: "opening the rtnetlink socket".into(),
+                cause: e,
+            })?;
+        tokio::spawn(connection);
+        Ok(Netlink { handle })
+    }
+
+    /// The underlying rtnetlink handle, for requests this module does not wrap.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+/// The errno of a netlink error reply, as a positive number.
+pub(crate) fn errno(e: &rtnetlink::Error) -> Option<i32> {
+    match e {
+        rtnetlink::Error::NetlinkError(msg) => msg.code.map(|c| c.get().abs()),
+        _ => None,
+    }
+}
+
+/// An rtnetlink error as an `io::Error` (an errno when the kernel sent one).
+pub(crate) fn to_io(e: rtnetlink::Error) -> io::Error {
+    match errno(&e) {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::other(e.to_string()),
+    }
+}
+
+/// Wraps an rtnetlink error with what we were doing; EPERM becomes
+/// "needs CAP_NET_ADMIN".
+pub(crate) fn nl_error(what: impl Into<String>, e: rtnetlink::Error) -> NetError {
+    NetError::io(what, "CAP_NET_ADMIN", to_io(e))
+}
