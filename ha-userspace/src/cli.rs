@@ -16,6 +16,34 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the VRRP instances of a configuration in the foreground (logs on stderr).
+    Run {
+        /// Native TOML or a keepalived.conf, taken as it is.
+        #[arg(long, short = 'f')]
+        config: PathBuf,
+        /// Write the JSON status (state, master, counters) here whenever it changes.
+        #[arg(long, default_value = "/run/ha/status.json")]
+        status_file: PathBuf,
+        /// keepalived's config-id (`keepalived -i`): selects `@ID` lines.
+        #[arg(long)]
+        config_id: Option<String>,
+    },
+    /// Validate a configuration; exits non-zero with file:line and what is wrong.
+    CheckConfig {
+        /// Native TOML or a keepalived.conf.
+        path: PathBuf,
+        /// keepalived's config-id (`keepalived -i`): selects `@ID` lines.
+        #[arg(long)]
+        config_id: Option<String>,
+    },
+    /// Print the equivalent native TOML of a configuration.
+    Convert {
+        /// Native TOML or a keepalived.conf.
+        path: PathBuf,
+        /// keepalived's config-id (`keepalived -i`): selects `@ID` lines.
+        #[arg(long)]
+        config_id: Option<String>,
+    },
     /// Inspect or manage the XDP datapath by hand.
     #[command(subcommand)]
     Datapath(DatapathCommand),

@@ -7,7 +7,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod demux;
 pub mod ebpf;
+pub mod instance;
 pub mod net;
+pub mod status;
 pub mod vrrp;
 pub mod wire;

@@ -1,12 +1,15 @@
 //! The `ha` binary: parses the command line and hands off to the library.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 use ha::{
     cli::{Cli, Command, DatapathCommand},
-    ebpf,
+    config, daemon, ebpf,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -28,7 +31,60 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Run {
+            config,
+            status_file,
+            config_id,
+        } => {
+            let loaded = load(&config, config_id)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the tokio runtime")?;
+            let opts = daemon::Options {
+                status_file: Some(status_file),
+            };
+            runtime.block_on(daemon::run(loaded.config, opts))
+        }
+        Command::CheckConfig { path, config_id } => {
+            let options = config::Options { config_id };
+            match options.check(&path) {
+                Ok(loaded) => {
+                    print_warnings(&loaded);
+                    println!(
+                        "{}: ok ({} instances)",
+                        path.display(),
+                        loaded.config.instances.len()
+                    );
+                    Ok(())
+                }
+                Err(errors) => {
+                    for e in &errors.0 {
+                        eprintln!("{e}");
+                    }
+                    bail!("{}: {} error(s)", path.display(), errors.0.len())
+                }
+            }
+        }
+        Command::Convert { path, config_id } => {
+            let loaded = load(&path, config_id)?;
+            print!("{}", config::to_toml(&loaded.config));
+            Ok(())
+        }
         Command::Datapath(cmd) => datapath(cmd),
+    }
+}
+
+/// Loads a configuration, logging its warnings; the first error fails.
+fn load(path: &Path, config_id: Option<String>) -> Result<config::Loaded> {
+    let loaded = config::Options { config_id }.load(path)?;
+    print_warnings(&loaded);
+    Ok(loaded)
+}
+
+fn print_warnings(loaded: &config::Loaded) {
+    for w in &loaded.warnings {
+        eprintln!("{w}");
     }
 }
 

@@ -42,6 +42,7 @@
 mod addr;
 mod bins;
 mod command;
+pub mod daemons;
 mod host;
 mod icmp;
 pub mod names;
@@ -57,6 +58,7 @@ use anyhow::{Result, bail};
 pub use addr::{Mac, Subnet};
 pub use bins::ha_bin;
 pub use command::{Enter, HostCommand};
+pub use daemons::{Daemon, Group, Kind};
 pub use host::Host;
 pub use netns::{in_netns, remove_leftovers};
 pub use probe::{ArpReply, ArpReport, IfAddr, PingReport};

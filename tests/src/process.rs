@@ -211,6 +211,17 @@ impl Proc {
         Ok(())
     }
 
+    /// Sends `signal` to the program and every process it forked (its process
+    /// group): how a whole daemon such as keepalived (parent + VRRP child) is
+    /// killed at once.
+    pub fn kill_group(&self, signal: i32) -> Result<()> {
+        if self.reaped.is_some() {
+            bail!("`{}` was already reaped", self.label);
+        }
+        self.signal_group(signal);
+        Ok(())
+    }
+
     fn signal_group(&self, signal: i32) {
         // SAFETY: plain syscall. The group leader is unreaped, so the group id
         // still names our child's group. Errors (ESRCH) mean nobody is left.

@@ -1,0 +1,82 @@
+//! Gratuitous ARP and unsolicited Neighbor Advertisements for a new master's
+//! VIPs, with keepalived's bursts: `master_repeat` packets at once, the same
+//! again after `master_delay`, then `master_refresh_repeat` every
+//! `master_refresh` while master (RFC 5798 §6.4.2 asks for the first; the rest
+//! keeps switches and neighbours that missed it from holding a stale entry).
+
+use std::{net::IpAddr, sync::Arc, time::Duration};
+
+use tokio::task::JoinHandle;
+use tracing::warn;
+
+use crate::{config::Garp, net::GratuitousSender};
+
+/// One VIP and the sender on its interface.
+type Target = (Arc<GratuitousSender>, IpAddr);
+
+/// Sends the announcement bursts in a task of their own, cancelled on leaving master.
+#[derive(Debug)]
+pub struct Announcer {
+    targets: Arc<Vec<Target>>,
+    garp: Garp,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Announcer {
+    /// An announcer for `targets` with the instance's timing.
+    pub fn new(targets: Vec<Target>, garp: Garp) -> Announcer {
+        Announcer {
+            targets: Arc::new(targets),
+            garp,
+            task: None,
+        }
+    }
+
+    /// Starts a new round of bursts, replacing any running one.
+    pub fn start(&mut self) {
+        self.stop();
+        let targets = self.targets.clone();
+        let garp = self.garp.clone();
+        self.task = Some(tokio::spawn(async move {
+            burst(&targets, garp.master_repeat).await;
+            if !garp.master_delay.is_zero() {
+                tokio::time::sleep(garp.master_delay).await;
+                burst(&targets, garp.master_repeat).await;
+            }
+            if garp.master_refresh.is_zero() {
+                return;
+            }
+            loop {
+                tokio::time::sleep(garp.master_refresh.max(Duration::from_millis(10))).await;
+                burst(&targets, garp.master_refresh_repeat).await;
+            }
+        }));
+    }
+
+    /// Stops announcing (on leaving master).
+    pub fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl std::ops::Drop for Announcer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn burst(targets: &[Target], repeat: u32) {
+    for _ in 0..repeat {
+        for (sender, vip) in targets {
+            let sent = match vip {
+                IpAddr::V4(v4) => sender.send_garp(*v4).await,
+                IpAddr::V6(v6) => sender.send_unsolicited_na(*v6).await,
+            };
+            if let Err(e) = sent {
+                warn!(vip = %vip, error = %e, "cannot announce the VIP");
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! One virtual router at run time: its state machine, its timers and the
+//! effects its actions have on the network.
+//!
+//! The task owns everything of its instance; it is woken by an advert for its
+//! VRID, a due timer, a link change of its interface, or the shutdown signal,
+//! and nothing else.
+
+mod announce;
+mod rx;
+mod timers;
+
+use std::{net::IpAddr, sync::Arc};
+
+use tokio::{
+    sync::{broadcast, mpsc, watch},
+    time::Instant,
+};
+use tracing::{debug, error, info, warn};
+
+pub use announce::Announcer;
+
+use crate::{
+    config::{self, Vip},
+    demux::RxAdvert,
+    net::{Netlink, VrrpSocket},
+    status::StatusBoard,
+    vrrp::{self, Action, Fsm, Ignore, Input, State, Version},
+    wire::{Advert, ChecksumForm, VRRP_GROUP_V4, VRRP_GROUP_V6},
+};
+use rx::RxCheck;
+use timers::Timers;
+
+/// A link went up (`true`) or down (`false`): (ifindex, up).
+pub type LinkChange = (u32, bool);
+
+/// Everything an instance task needs, resolved by the daemon.
+pub struct Parts {
+    /// Index of this instance in the status document.
+    pub index: usize,
+    /// The configuration of this instance.
+    pub cfg: config::Instance,
+    /// Interface index adverts use.
+    pub ifindex: u32,
+    /// The socket adverts go out on (shared with other instances of the interface and family).
+    pub socket: Arc<VrrpSocket>,
+    /// Every VIP (carried and excluded) with the interface it lives on.
+    pub vips: Vec<(u32, Vip)>,
+    /// Gratuitous ARP / NA for those VIPs.
+    pub announcer: Announcer,
+    /// The shared rtnetlink connection.
+    pub netlink: Netlink,
+    /// Adverts for this VRID, decoded.
+    pub inbox: mpsc::Receiver<RxAdvert>,
+    /// Where state and counters are reported.
+    pub board: Arc<StatusBoard>,
+    /// The monotonic epoch shared by all instances.
+    pub epoch: Instant,
+}
+
+/// A running instance.
+pub struct Instance {
+    p: Parts,
+    fsm: Fsm,
+    timers: Timers,
+    version: Version,
+    src: IpAddr,
+    dsts: Vec<IpAddr>,
+    checksum: ChecksumForm,
+    rx_check: RxCheck,
+    /// Our interface is down: the instance rests in Initialize (reported as fault)
+    /// until it comes back, as keepalived's FAULT state does.
+    fault: bool,
+    /// The successor of a make-before-break release has been heard: the next
+    /// VIP removal waits [`RELEASE_LINGER`] first.
+    linger: bool,
+}
+
+/// How long a released master keeps its VIPs after hearing its successor: the
+/// successor's gratuitous ARP follows its advert by microseconds, but a client
+/// may still have frames in flight to our MAC; they are answered, not lost.
+const RELEASE_LINGER: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl Instance {
+    /// Builds the state machine for `p.cfg`. Fails on a configuration the
+    /// state machine rejects (validation should have caught it first).
+    pub fn new(p: Parts) -> anyhow::Result<Instance> {
+        let version = if p.cfg.version == 3 {
+            Version::V3
+        } else {
+            Version::V2
+        };
+        let src = p.cfg.unicast_src.unwrap_or_else(|| p.socket.source());
+        let mut fc = vrrp::Config::new(p.cfg.vrid, version, p.cfg.priority, src);
+        fc.advert_int_cs = p.cfg.advert_int_cs;
+        fc.preempt = p.cfg.preempt;
+        fc.preempt_delay = p.cfg.preempt_delay;
+        fc.lower_prio_readvert = p.cfg.lower_prio_readvert;
+        let fsm = Fsm::new(fc).map_err(|e| anyhow::anyhow!("instance {}: {e}", p.cfg.name))?;
+        let dsts = if p.cfg.is_unicast() {
+            p.cfg.unicast_peers.clone()
+        } else if src.is_ipv6() {
+            vec![IpAddr::V6(VRRP_GROUP_V6)]
+        } else {
+            vec![IpAddr::V4(VRRP_GROUP_V4)]
+        };
+        let checksum = if p.cfg.v3_checksum_with_pseudo_header {
+            ChecksumForm::PseudoHeader
+        } else {
+            ChecksumForm::MessageOnly
+        };
+        Ok(Instance {
+            rx_check: RxCheck::new(&p.cfg, version),
+            timers: Timers::new(p.epoch),
+            fsm,
+            version,
+            src,
+            dsts,
+            checksum,
+            fault: false,
+            linger: false,
+            p,
+        })
+    }
+
+    /// Runs until shutdown has been requested and the state machine has let go
+    /// of its VIPs; removes every VIP of the instance on the way out.
+    pub async fn run(
+        mut self,
+        mut shutdown: watch::Receiver<bool>,
+        mut links: broadcast::Receiver<LinkChange>,
+    ) {
+        // VIPs left behind by a daemon that was killed: a fresh start owns nothing.
+        self.remove_vips().await;
+        self.publish();
+        if !*shutdown.borrow() {
+            self.step(Input::Startup).await;
+        }
+        let mut stopping = *shutdown.borrow();
+        while !(stopping && self.fsm.state() == State::Initialize) {
+            let deadline = self.timers.next();
+            tokio::select! {
+                changed = shutdown.changed(), if !stopping => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        stopping = true;
+                        let handover = match self.p.cfg.handover {
+                            config::Handover::MakeBeforeBreak => vrrp::Handover::MakeBeforeBreak,
+                            config::Handover::Immediate => vrrp::Handover::Immediate,
+                        };
+                        self.step(Input::Shutdown { handover }).await;
+                    }
+                }
+                Some(rx) = self.p.inbox.recv() => self.received(rx).await,
+                change = links.recv() => match change {
+                    Ok((ifindex, up)) if ifindex == self.p.ifindex => self.link_changed(up).await,
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => {}
+                },
+                () = sleep_until(deadline) => {
+                    for input in self.timers.take_due() {
+                        self.step(input).await;
+                    }
+                }
+            }
+        }
+        self.p.announcer.stop();
+        self.remove_vips().await;
+        self.publish();
+    }
+
+    async fn received(&mut self, rx: RxAdvert) {
+        self.p.board.count(self.p.index, "adverts_rx");
+        match self.rx_check.check(&rx) {
+            Ok((input, address_list_differs)) => {
+                if address_list_differs {
+                    self.p.board.count(self.p.index, "rx_address_mismatch");
+                    debug!(instance = %self.p.cfg.name, src = %rx.src, "advert lists other addresses than ours");
+                }
+                self.step(input).await;
+            }
+            Err(drop) => {
+                debug!(instance = %self.p.cfg.name, src = %rx.src, ?drop, "advert dropped");
+                self.p.board.count(self.p.index, drop.counter());
+            }
+        }
+    }
+
+    /// Link down: leave the VIPs at once and rest, like keepalived's FAULT (a
+    /// master that cannot be heard must not keep claiming the address). Link up:
+    /// start over as Backup.
+    async fn link_changed(&mut self, up: bool) {
+        if !up && !self.fault {
+            warn!(instance = %self.p.cfg.name, "interface down: giving up the VIPs");
+            self.fault = true;
+            self.step(Input::Shutdown {
+                handover: vrrp::Handover::Immediate,
+            })
+            .await;
+            self.publish();
+        } else if up && self.fault {
+            info!(instance = %self.p.cfg.name, "interface up again: starting as backup");
+            self.fault = false;
+            self.step(Input::Startup).await;
+        }
+    }
+
+    /// Feeds one input to the state machine and carries out its actions in order.
+    async fn step(&mut self, input: Input) {
+        let actions = self.fsm.handle(input, self.timers.now());
+        for action in actions.iter() {
+            if !self.timers.apply(action) {
+                self.execute(*action).await;
+            }
+        }
+    }
+
+    async fn execute(&mut self, action: Action) {
+        let name = &self.p.cfg.name;
+        match action {
+            Action::SendAdvert { priority } => self.send_advert(priority).await,
+            Action::AddVips => self.add_vips().await,
+            Action::RemoveVips => {
+                self.p.announcer.stop();
+                if std::mem::take(&mut self.linger) {
+                    tokio::time::sleep(RELEASE_LINGER).await;
+                }
+                self.remove_vips().await;
+            }
+            Action::SendGratuitous => self.p.announcer.start(),
+            Action::Released { successor } => match successor {
+                Some(s) => {
+                    info!(instance = %name, successor = %s, "VIPs released to the new master");
+                    self.linger = true;
+                }
+                None => info!(instance = %name, "VIPs released"),
+            },
+            Action::StateChanged { from, to } => {
+                info!(instance = %name, ?from, ?to, priority = self.fsm.priority(), "state changed");
+                if to == State::Master {
+                    self.p.board.count(self.p.index, "became_master");
+                }
+                self.publish();
+            }
+            Action::Ignored(Ignore::IntervalMismatch { ours, theirs }) => {
+                debug!(instance = %name, ours, theirs, "advert with another interval dropped (RFC 3768 §7.1)");
+                self.p.board.count(self.p.index, "rx_interval_mismatch");
+            }
+            Action::Ignored(reason) => debug!(instance = %name, ?reason, "input ignored"),
+            _ => {}
+        }
+    }
+
+    async fn send_advert(&mut self, priority: u8) {
+        let advert = Advert {
+            version: self.version,
+            vrid: self.p.cfg.vrid,
+            priority,
+            advert_int_cs: self.p.cfg.advert_int_cs,
+            addresses: self.p.cfg.vips.iter().map(|v| v.addr).collect(),
+            auth: *self.rx_check.auth(),
+        };
+        for dst in &self.dsts {
+            let sent = match advert.to_bytes(self.src, *dst, self.checksum) {
+                Ok(bytes) => self
+                    .p
+                    .socket
+                    .send_from(&bytes, self.src, *dst)
+                    .await
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(e.into()),
+            };
+            match sent {
+                Ok(()) => self.p.board.count(self.p.index, "adverts_tx"),
+                Err(e) => {
+                    self.p.board.count(self.p.index, "tx_errors");
+                    // A down link fails every send; the fault path reports that once.
+                    if !self.fault {
+                        warn!(instance = %self.p.cfg.name, dst = %dst, error = %format!("{e:#}"), "cannot send advert");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn add_vips(&mut self) {
+        for (ifindex, vip) in &self.p.vips {
+            if let Err(e) = self
+                .p
+                .netlink
+                .add_vip(*ifindex, vip.addr, vip.prefix_len, vip.label.as_deref())
+                .await
+            {
+                error!(instance = %self.p.cfg.name, vip = %vip.addr, error = %e, "cannot add VIP");
+                self.p.board.count(self.p.index, "vip_errors");
+            }
+        }
+    }
+
+    async fn remove_vips(&mut self) {
+        for (ifindex, vip) in &self.p.vips {
+            if let Err(e) = self
+                .p
+                .netlink
+                .del_vip(*ifindex, vip.addr, vip.prefix_len)
+                .await
+            {
+                error!(instance = %self.p.cfg.name, vip = %vip.addr, error = %e, "cannot remove VIP");
+                self.p.board.count(self.p.index, "vip_errors");
+            }
+        }
+    }
+
+    /// Reports state, priority and master to the status board.
+    fn publish(&self) {
+        let state = match (self.fsm.state(), self.fault) {
+            (State::Initialize, true) => "fault",
+            (State::Initialize, false) => "init",
+            (State::Backup, _) => "backup",
+            (State::Master, _) => "master",
+            (State::Releasing, _) => "releasing",
+        };
+        let master = match self.fsm.state() {
+            State::Master | State::Releasing => Some(self.src),
+            _ => self.fsm.master().map(|m| m.addr),
+        };
+        let priority = self.fsm.priority();
+        self.p.board.instance(self.p.index, |s| {
+            s.state = state.to_string();
+            s.priority = priority;
+            s.master = master;
+        });
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

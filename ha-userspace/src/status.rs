@@ -1,0 +1,133 @@
+//! What the daemon reports about itself: a JSON status file, rewritten when
+//! something changes (never on a timer, so an idle daemon does not wake up).
+//!
+//! Tests and operators read it to see each instance's state, who the master is,
+//! and why adverts were dropped (one counter per reason).
+
+use std::{
+    collections::BTreeMap,
+    net::IpAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde::Serialize;
+use tokio::sync::Notify;
+use tracing::warn;
+
+/// The whole status document.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Status {
+    /// The daemon's process id.
+    pub pid: u32,
+    /// One entry per configured instance, in file order.
+    pub instances: Vec<InstanceStatus>,
+    /// One entry per receive socket: drops before an advert reaches an instance.
+    pub sockets: Vec<SocketStatus>,
+}
+
+/// One virtual router.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InstanceStatus {
+    /// Instance name from the configuration.
+    pub name: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Interface adverts use.
+    pub interface: String,
+    /// `init`, `backup`, `master`, `releasing` or `fault`.
+    pub state: String,
+    /// Effective priority.
+    pub priority: u8,
+    /// The current master's address as last heard (ours when master).
+    pub master: Option<IpAddr>,
+    /// Event counters, by name.
+    pub counters: BTreeMap<&'static str, u64>,
+}
+
+/// One raw receive socket.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SocketStatus {
+    /// Interface name.
+    pub interface: String,
+    /// `IPv4` or `IPv6`.
+    pub family: String,
+    /// Adverts dropped before demultiplexing, by reason.
+    pub dropped: BTreeMap<&'static str, u64>,
+}
+
+/// The shared, mutable status plus a wake-up for the writer.
+#[derive(Debug, Default)]
+pub struct StatusBoard {
+    doc: Mutex<Status>,
+    changed: Notify,
+}
+
+/// Writes are at least this far apart, so a burst of changes costs one write.
+const MIN_WRITE_GAP: Duration = Duration::from_millis(20);
+
+impl StatusBoard {
+    /// A board for `instances` and `sockets`, already sized.
+    pub fn new(instances: Vec<InstanceStatus>, sockets: Vec<SocketStatus>) -> Arc<StatusBoard> {
+        Arc::new(StatusBoard {
+            doc: Mutex::new(Status {
+                pid: std::process::id(),
+                instances,
+                sockets,
+            }),
+            changed: Notify::new(),
+        })
+    }
+
+    /// Changes instance `i` and wakes the writer.
+    pub fn instance(&self, i: usize, f: impl FnOnce(&mut InstanceStatus)) {
+        if let Some(s) = self.doc.lock().expect("status lock").instances.get_mut(i) {
+            f(s);
+        }
+        self.changed.notify_one();
+    }
+
+    /// Adds one to counter `name` of instance `i`.
+    pub fn count(&self, i: usize, name: &'static str) {
+        self.instance(i, |s| *s.counters.entry(name).or_default() += 1);
+    }
+
+    /// Adds one to drop counter `reason` of socket `i`.
+    pub fn socket_drop(&self, i: usize, reason: &'static str) {
+        if let Some(s) = self.doc.lock().expect("status lock").sockets.get_mut(i) {
+            *s.dropped.entry(reason).or_default() += 1;
+        }
+        self.changed.notify_one();
+    }
+
+    /// A copy of the document.
+    pub fn snapshot(&self) -> Status {
+        self.doc.lock().expect("status lock").clone()
+    }
+
+    /// Rewrites `path` (atomically: temp file + rename) after every change
+    /// until the task is dropped.
+    pub async fn write_loop(self: Arc<Self>, path: PathBuf) {
+        loop {
+            self.changed.notified().await;
+            self.write(&path);
+            tokio::time::sleep(MIN_WRITE_GAP).await;
+        }
+    }
+
+    /// Writes the document to `path` now; failures are logged, not fatal.
+    pub fn write(&self, path: &std::path::Path) {
+        let json = match serde_json::to_vec_pretty(&self.snapshot()) {
+            Ok(j) => j,
+            Err(e) => return warn!(error = %e, "cannot encode the status"),
+        };
+        let tmp = path.with_extension("tmp");
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = std::fs::write(&tmp, json).and_then(|()| std::fs::rename(&tmp, path)) {
+            warn!(path = %path.display(), error = %e, "cannot write the status file");
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! Failover as a user sees it: two or three `ha` nodes and a client on one
+//! bridge; who owns the VIP, who answers for it, and how long the client waits.
+//!
+//! Groups use VRRPv3 at 0.1 s (Master_Down_Interval ≈ 0.36 s at priority 100)
+//! unless a test needs v2. Bounds are the RFC's plus a generous margin: tests
+//! never assert a wall-clock time tighter than a safety margin.
+
+use std::{
+    net::IpAddr,
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, ensure};
+use hatest::{Daemon, Group, Host, Topology, require_root, wait_until};
+
+/// Room for process start-up, netlink and this VM's scheduling on top of an RFC bound.
+const MARGIN: Duration = Duration::from_millis(700);
+
+/// Master_Down_Interval of a v3 backup (RFC 9568 §6.1).
+fn master_down(advert_int: f64, priority: u8) -> Duration {
+    let skew = (256.0 - f64::from(priority)) / 256.0 * advert_int;
+    Duration::from_secs_f64(3.0 * advert_int + skew)
+}
+
+/// Starts `ha` on each node with its priority, in order.
+fn start(topo: &Topology, group: &Group, prios: &[u8]) -> Result<Vec<Daemon>> {
+    topo.nodes()
+        .iter()
+        .zip(prios)
+        .map(|(n, p)| Daemon::ha(n, "ha", &group.keepalived_conf(n, *p)))
+        .collect()
+}
+
+fn logs(daemons: &[Daemon]) -> String {
+    daemons
+        .iter()
+        .map(Daemon::log)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How long until `d` reports master, polled every 10 ms.
+fn time_to_master(d: &Daemon, limit: Duration) -> Result<Duration> {
+    let t0 = Instant::now();
+    d.wait_state("master", limit)?;
+    Ok(t0.elapsed())
+}
+
+fn owns(host: &Host, vip: IpAddr) -> bool {
+    host.has_address(vip).unwrap_or(false)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn highest_priority_wins_and_only_it_answers_arp() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip = topo.subnet().vip4(0);
+    let group = Group::v3(10, vip.into(), 24);
+    let d = start(&topo, &group, &[100, 200])?;
+    d[1].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[0].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+    ensure!(
+        owns(n2, vip.into()) && !owns(n1, vip.into()),
+        "VIP not on the master only\n{}",
+        logs(&d)
+    );
+    let arp = topo.client().arping(vip, 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.answered_only_by(n2.mac()),
+        "ARP for the VIP: {arp:?}\n{}",
+        logs(&d)
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let group = Group::v3(11, vip, 24);
+    let d = start(&topo, &group, &[200, 100])?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+    // The client talks to the VIP, so it holds a neighbour entry for the old master
+    // (Linux lets gratuitous ARP update an entry, not create one).
+    ensure!(
+        topo.client()
+            .ping(vip, 3, Duration::from_millis(20))?
+            .all_answered(),
+        "VIP unreachable"
+    );
+    ensure!(
+        topo.client().neighbor(vip)? == Some(n1.mac()),
+        "client's entry is not the master's"
+    );
+
+    d[0].crash()?;
+    let took = time_to_master(&d[1], Duration::from_secs(3))?;
+    let bound = master_down(0.1, 100) + MARGIN;
+    ensure!(
+        took <= bound,
+        "takeover after {took:?}, bound {bound:?}\n{}",
+        logs(&d)
+    );
+    ensure!(owns(n2, vip), "the new master has no VIP");
+    // Its gratuitous ARP moved the client over.
+    wait_until(
+        "client's neighbour entry to follow",
+        Duration::from_secs(2),
+        || Ok(topo.client().neighbor(vip)? == Some(n2.mac())),
+    )?;
+    ensure!(
+        topo.client()
+            .ping(vip, 5, Duration::from_millis(20))?
+            .all_answered(),
+        "VIP unreachable"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn link_down_hands_over_and_the_better_master_preempts_when_back() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let group = Group::v3(12, vip, 24);
+    let d = start(&topo, &group, &[200, 100])?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+
+    let outage = thread::scope(|s| -> Result<Duration> {
+        let probe = s.spawn(|| topo.client().ping(vip, 200, Duration::from_millis(10)));
+        thread::sleep(Duration::from_millis(300));
+        n1.link_down()?;
+        d[1].wait_state("master", Duration::from_secs(3))?;
+        let report = probe.join().expect("probe thread")?;
+        Ok(report.interval * report.longest_loss() as u32)
+    })?;
+    let bound = master_down(0.1, 100) + MARGIN;
+    ensure!(
+        outage <= bound,
+        "client outage {outage:?}, bound {bound:?}\n{}",
+        logs(&d)
+    );
+    d[0].wait_state("fault", Duration::from_secs(2))
+        .with_context(|| logs(&d))?;
+    ensure!(!owns(n1, vip), "a node whose link is down kept the VIP");
+
+    // Back up: priority 200 beats 100 and preempt is on (the default).
+    n1.link_up()?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(2))
+        .with_context(|| logs(&d))?;
+    ensure!(
+        owns(n1, vip) && !owns(n2, vip),
+        "VIP not moved back\n{}",
+        logs(&d)
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn sigterm_hands_over_without_losing_a_probe() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let group = Group::v3(13, vip, 24);
+    let d = start(&topo, &group, &[200, 100])?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+
+    let report = thread::scope(|s| -> Result<_> {
+        let probe = s.spawn(|| topo.client().ping(vip, 150, Duration::from_millis(10)));
+        thread::sleep(Duration::from_millis(400));
+        d[0].terminate()?;
+        let exit = d[0].proc.wait_timeout(Duration::from_secs(3))?;
+        ensure!(
+            exit.is_some_and(|s| s.success()),
+            "ha did not exit 0 after SIGTERM: {exit:?}\n{}",
+            logs(&d)
+        );
+        probe.join().expect("probe thread")
+    })?;
+    ensure!(
+        report.all_answered(),
+        "probes lost during a SIGTERM handover: {report:?}\n{}",
+        logs(&d)
+    );
+    d[1].wait_state("master", Duration::from_secs(1))?;
+    ensure!(
+        owns(n2, vip) && !owns(n1, vip),
+        "VIP not moved to the backup"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_returning_master_preempts_unless_nopreempt() -> Result<()> {
+    require_root();
+    for nopreempt in [false, true] {
+        let topo = Topology::builder().nodes(2).build()?;
+        let [n1, _] = topo.nodes() else {
+            unreachable!()
+        };
+        let vip: IpAddr = topo.subnet().vip4(0).into();
+        let mut group = Group::v3(14, vip, 24);
+        group.nopreempt = nopreempt;
+        let mut d = start(&topo, &group, &[200, 100])?;
+        d[0].wait_state("master", Duration::from_secs(3))
+            .with_context(|| logs(&d))?;
+        d[0].crash()?;
+        d[1].wait_state("master", Duration::from_secs(3))
+            .with_context(|| logs(&d))?;
+
+        // The old master comes back; its leftover VIP is removed at start.
+        d[0] = Daemon::ha(n1, "ha2", &group.keepalived_conf(n1, 200))?;
+        if nopreempt {
+            d[0].wait_state("backup", Duration::from_secs(2))
+                .with_context(|| logs(&d))?;
+            thread::sleep(Duration::from_millis(1500));
+            ensure!(
+                d[0].state()? == "backup" && d[1].state()? == "master",
+                "nopreempt: took over\n{}",
+                logs(&d)
+            );
+            ensure!(!owns(n1, vip), "a backup kept the VIP left by its crash");
+        } else {
+            d[0].wait_state("master", Duration::from_secs(3))
+                .with_context(|| logs(&d))?;
+            d[1].wait_state("backup", Duration::from_secs(2))
+                .with_context(|| logs(&d))?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn preempt_delay_is_honoured() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let mut group = Group::v3(15, vip, 24);
+    group.preempt_delay = Some(1.5);
+    let low = Daemon::ha(n2, "ha", &group.keepalived_conf(n2, 100))?;
+    low.wait_state("master", Duration::from_secs(3))
+        .with_context(|| low.log())?;
+    let high = Daemon::ha(n1, "ha", &group.keepalived_conf(n1, 200))?;
+    let t0 = Instant::now();
+    high.wait_state("backup", Duration::from_secs(2))
+        .with_context(|| high.log())?;
+    let took = time_to_master(&high, Duration::from_secs(5)).with_context(|| low.log())?;
+    let since_start = t0.elapsed();
+    ensure!(
+        since_start >= Duration::from_millis(1400),
+        "preempted after {since_start:?}, before the 1.5 s delay"
+    );
+    ensure!(
+        took <= Duration::from_secs(4),
+        "never preempted within the delay plus a margin"
+    );
+    low.wait_state("backup", Duration::from_secs(2))?;
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn equal_priorities_elect_the_higher_address() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let group = Group::v3(16, vip, 24);
+    // Keep the two apart until both are master, so the tie-break (RFC 9568
+    // §6.4.3: equal priority, greater primary address wins) has to decide.
+    let split = "table inet split {\n chain in {\n type filter hook input priority 0;\n ip protocol vrrp drop\n }\n}";
+    n1.nft(split)?;
+    n2.nft(split)?;
+    let d = start(&topo, &group, &[100, 100])?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    n1.run_ok("nft", ["delete", "table", "inet", "split"])?;
+    n2.run_ok("nft", ["delete", "table", "inet", "split"])?;
+    let (low, high) = if n1.ipv4 > n2.ipv4 {
+        (&d[1], &d[0])
+    } else {
+        (&d[0], &d[1])
+    };
+    low.wait_state("backup", Duration::from_secs(2))
+        .with_context(|| logs(&d))?;
+    thread::sleep(Duration::from_millis(300));
+    ensure!(
+        high.state()? == "master",
+        "the higher address did not stay master\n{}",
+        logs(&d)
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn an_ipv6_vip_fails_over() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip6(0).into();
+    let group = Group::v3(17, vip, 64);
+    let d = start(&topo, &group, &[200, 100])?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+    ensure!(
+        topo.client()
+            .ping(vip, 3, Duration::from_millis(20))?
+            .all_answered(),
+        "IPv6 VIP unreachable"
+    );
+
+    n1.link_down()?;
+    d[1].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    ensure!(owns(n2, vip), "the new master has no IPv6 VIP");
+    // The unsolicited NA (override flag) moved the client's neighbour entry.
+    wait_until(
+        "client's IPv6 neighbour entry to follow",
+        Duration::from_secs(2),
+        || Ok(topo.client().neighbor(vip)? == Some(n2.mac())),
+    )?;
+    ensure!(
+        topo.client()
+            .ping(vip, 5, Duration::from_millis(20))?
+            .all_answered(),
+        "IPv6 VIP unreachable"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn unicast_peers_work_when_multicast_is_dropped() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let mut group = Group::v3(18, vip, 24);
+    group.unicast_peers = vec![n1.ipv4.into(), n2.ipv4.into()];
+    let no_mcast = "table inet nomcast {\n chain in {\n type filter hook input priority 0;\n ip daddr 224.0.0.18 drop\n }\n chain out {\n type filter hook output priority 0;\n ip daddr 224.0.0.18 drop\n }\n}";
+    n1.nft(no_mcast)?;
+    n2.nft(no_mcast)?;
+    let d = start(&topo, &group, &[200, 100])?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+    thread::sleep(Duration::from_millis(800));
+    ensure!(
+        d[1].state()? == "backup",
+        "the backup stopped hearing unicast adverts\n{}",
+        logs(&d)
+    );
+    ensure!(d[1].counter("adverts_rx")? > 0, "no unicast advert counted");
+    d[0].crash()?;
+    d[1].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_v2_password_mismatch_is_ignored_and_counted() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let mut group = Group::v3(19, vip, 24);
+    group.version = 2;
+    group.advert_int = 1.0;
+    group.password = Some("secret12".into());
+    let a = Daemon::ha(n1, "ha", &group.keepalived_conf(n1, 200))?;
+    group.password = Some("other123".into());
+    let b = Daemon::ha(n2, "ha", &group.keepalived_conf(n2, 100))?;
+    a.wait_state("master", Duration::from_secs(5))
+        .with_context(|| a.log())?;
+    // n2 discards every advert of n1 (RFC 2338 §7.1), so it times out and becomes master too.
+    b.wait_state("master", Duration::from_secs(6))
+        .with_context(|| b.log())?;
+    ensure!(
+        b.counter("rx_auth_mismatch")? > 0,
+        "mismatches not counted: {}",
+        b.status()?
+    );
+    ensure!(
+        b.counter("became_master")? == 1,
+        "unexpected transitions: {}",
+        b.status()?
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn three_nodes_hand_over_to_the_next_highest() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(3).build()?;
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let group = Group::v3(20, vip, 24);
+    let d = start(&topo, &group, &[250, 100, 200])?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+    d[2].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+    d[0].crash()?;
+    d[2].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    thread::sleep(Duration::from_millis(300));
+    ensure!(
+        d[1].state()? == "backup",
+        "priority 100 took over from 200\n{}",
+        logs(&d)
+    );
+    ensure!(owns(&topo.nodes()[2], vip), "VIP not on the new master");
+    Ok(())
+}
