@@ -63,10 +63,12 @@ impl Group {
     /// The keepalived.conf of `host` in this group at `priority`.
     pub fn keepalived_conf(&self, host: &Host, priority: u8) -> String {
         let mut c = String::new();
+        // Nothing host-specific but `interface` and `priority`: an interop test
+        // feeds ha and keepalived the same file otherwise.
         let _ = writeln!(
             c,
             "global_defs {{\n  router_id {}\n  vrrp_garp_master_delay 1\n}}",
-            host.ns
+            self.name
         );
         let _ = writeln!(c, "vrrp_instance {} {{", self.name);
         let _ = writeln!(c, "  state BACKUP\n  interface {}", host.ifname);
