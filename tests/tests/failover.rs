@@ -40,6 +40,20 @@ fn logs(daemons: &[Daemon]) -> String {
         .join("\n")
 }
 
+/// Starts `ha` on each node (the first must have the highest priority) and
+/// waits until the first is master and every other one backup.
+fn start_settled(topo: &Topology, group: &Group, prios: &[u8]) -> Result<Vec<Daemon>> {
+    let d = start(topo, group, prios)?;
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    for other in &d[1..] {
+        other
+            .wait_state("backup", Duration::from_secs(1))
+            .with_context(|| logs(&d))?;
+    }
+    Ok(d)
+}
+
 /// How long until `d` reports master, polled every 10 ms.
 fn time_to_master(d: &Daemon, limit: Duration) -> Result<Duration> {
     let t0 = Instant::now();
@@ -90,11 +104,7 @@ fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
     };
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(11, vip, 24);
-    let d = start(&topo, &group, &[200, 100])?;
-    d[0].wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&d))?;
-    d[1].wait_state("backup", Duration::from_secs(1))
-        .with_context(|| logs(&d))?;
+    let d = start_settled(&topo, &group, &[200, 100])?;
     // The client talks to the VIP, so it holds a neighbour entry for the old master
     // (Linux lets gratuitous ARP update an entry, not create one).
     ensure!(
@@ -142,11 +152,7 @@ fn link_down_hands_over_and_the_better_master_preempts_when_back() -> Result<()>
     };
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(12, vip, 24);
-    let d = start(&topo, &group, &[200, 100])?;
-    d[0].wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&d))?;
-    d[1].wait_state("backup", Duration::from_secs(1))
-        .with_context(|| logs(&d))?;
+    let d = start_settled(&topo, &group, &[200, 100])?;
 
     let outage = thread::scope(|s| -> Result<Duration> {
         let probe = s.spawn(|| topo.client().ping(vip, 200, Duration::from_millis(10)));
@@ -190,11 +196,7 @@ fn sigterm_hands_over_without_losing_a_probe() -> Result<()> {
     };
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(13, vip, 24);
-    let d = start(&topo, &group, &[200, 100])?;
-    d[0].wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&d))?;
-    d[1].wait_state("backup", Duration::from_secs(1))
-        .with_context(|| logs(&d))?;
+    let d = start_settled(&topo, &group, &[200, 100])?;
 
     let report = thread::scope(|s| -> Result<_> {
         let probe = s.spawn(|| topo.client().ping(vip, 150, Duration::from_millis(10)));
@@ -342,11 +344,7 @@ fn an_ipv6_vip_fails_over() -> Result<()> {
     };
     let vip: IpAddr = topo.subnet().vip6(0).into();
     let group = Group::v3(17, vip, 64);
-    let d = start(&topo, &group, &[200, 100])?;
-    d[0].wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&d))?;
-    d[1].wait_state("backup", Duration::from_secs(1))
-        .with_context(|| logs(&d))?;
+    let d = start_settled(&topo, &group, &[200, 100])?;
     ensure!(
         topo.client()
             .ping(vip, 3, Duration::from_millis(20))?
@@ -387,11 +385,7 @@ fn unicast_peers_work_when_multicast_is_dropped() -> Result<()> {
     let no_mcast = "table inet nomcast {\n chain in {\n type filter hook input priority 0;\n ip daddr 224.0.0.18 drop\n }\n chain out {\n type filter hook output priority 0;\n ip daddr 224.0.0.18 drop\n }\n}";
     n1.nft(no_mcast)?;
     n2.nft(no_mcast)?;
-    let d = start(&topo, &group, &[200, 100])?;
-    d[0].wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&d))?;
-    d[1].wait_state("backup", Duration::from_secs(1))
-        .with_context(|| logs(&d))?;
+    let d = start_settled(&topo, &group, &[200, 100])?;
     thread::sleep(Duration::from_millis(800));
     ensure!(
         d[1].state()? == "backup",
@@ -446,13 +440,7 @@ fn three_nodes_hand_over_to_the_next_highest() -> Result<()> {
     let topo = Topology::builder().nodes(3).build()?;
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(20, vip, 24);
-    let d = start(&topo, &group, &[250, 100, 200])?;
-    d[0].wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&d))?;
-    d[1].wait_state("backup", Duration::from_secs(1))
-        .with_context(|| logs(&d))?;
-    d[2].wait_state("backup", Duration::from_secs(1))
-        .with_context(|| logs(&d))?;
+    let d = start_settled(&topo, &group, &[250, 100, 200])?;
     d[0].crash()?;
     d[2].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
