@@ -62,14 +62,19 @@ impl Group {
 
     /// The keepalived.conf of `host` in this group at `priority`.
     pub fn keepalived_conf(&self, host: &Host, priority: u8) -> String {
-        let mut c = String::new();
         // Nothing host-specific but `interface` and `priority`: an interop test
         // feeds ha and keepalived the same file otherwise.
-        let _ = writeln!(
-            c,
-            "global_defs {{\n  router_id {}\n  vrrp_garp_master_delay 1\n}}",
+        let mut c = format!(
+            "global_defs {{\n  router_id {}\n  vrrp_garp_master_delay 1\n}}\n",
             self.name
         );
+        c.push_str(&self.instance_block(host, priority));
+        c
+    }
+
+    /// The `vrrp_instance` block alone, to put several groups in one file.
+    pub fn instance_block(&self, host: &Host, priority: u8) -> String {
+        let mut c = String::new();
         let _ = writeln!(c, "vrrp_instance {} {{", self.name);
         let _ = writeln!(c, "  state BACKUP\n  interface {}", host.ifname);
         let _ = writeln!(

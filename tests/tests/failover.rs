@@ -453,3 +453,62 @@ fn three_nodes_hand_over_to_the_next_highest() -> Result<()> {
     ensure!(owns(&topo.nodes()[2], vip), "VIP not on the new master");
     Ok(())
 }
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn one_daemon_runs_several_instances_of_both_families() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let (vip4, vip6): (IpAddr, IpAddr) =
+        (topo.subnet().vip4(0).into(), topo.subnet().vip6(1).into());
+    let g4 = Group::v3(21, vip4, 24);
+    let mut g6 = Group::v3(22, vip6, 64);
+    g6.name = "VI_v6".into();
+    // n1 masters the IPv4 group, n2 the IPv6 one: each daemon is master of one
+    // instance and backup of the other at the same time.
+    let conf = |h: &Host, p4: u8, p6: u8| {
+        format!("{}{}", g4.keepalived_conf(h, p4), g6.instance_block(h, p6))
+    };
+    let a = Daemon::ha(n1, "ha", &conf(n1, 200, 100))?;
+    let b = Daemon::ha(n2, "ha", &conf(n2, 100, 200))?;
+    let both = || format!("{}\n{}", a.log(), b.log());
+    // Empty until the daemon has written its status once.
+    let state = |d: &Daemon, i: usize| -> Result<String> {
+        Ok(d.status()
+            .ok()
+            .and_then(|s| s["instances"][i]["state"].as_str().map(String::from))
+            .unwrap_or_default())
+    };
+    wait_until(
+        "each daemon master of one instance",
+        Duration::from_secs(3),
+        || {
+            Ok(state(&a, 0)? == "master"
+                && state(&a, 1)? == "backup"
+                && state(&b, 0)? == "backup"
+                && state(&b, 1)? == "master")
+        },
+    )
+    .with_context(both)?;
+    ensure!(
+        owns(n1, vip4) && owns(n2, vip6) && !owns(n1, vip6) && !owns(n2, vip4),
+        "VIPs misplaced\n{}",
+        both()
+    );
+
+    // n1's link goes down: n2 ends up master of both.
+    n1.link_down()?;
+    wait_until("n2 master of both", Duration::from_secs(3), || {
+        Ok(state(&b, 0)? == "master" && state(&b, 1)? == "master")
+    })
+    .with_context(both)?;
+    ensure!(
+        owns(n2, vip4) && owns(n2, vip6),
+        "n2 lacks a VIP\n{}",
+        both()
+    );
+    Ok(())
+}
