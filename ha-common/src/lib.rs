@@ -2,12 +2,52 @@
 //!
 //! Everything here is `#[repr(C)]` with explicit padding so the kernel, the BTF that
 //! `bpftool` prints, and userspace agree byte for byte. Map values carry no `bool`,
-//! `Option` or enum: the kernel can hand userspace any bit pattern.
-//! With the `user` feature the map types implement `aya::Pod`.
+//! `Option` or enum: the kernel can hand userspace any bit pattern, so states, kinds
+//! and flags are plain integers with named constants. With the `user` feature the map
+//! types implement `aya::Pod`. Padding fields are public and must be zero: a hash-map
+//! key with a stray byte in its padding silently misses.
+//!
+//! # Byte order
+//!
+//! - **Addresses** (`[u8; 16]`) are in network byte order, exactly as on the wire.
+//!   An IPv4 address fills the first 4 bytes, the other 12 are zero ([`addr`]).
+//!   MAC addresses are the 6 bytes as on the wire.
+//! - **Every integer field** (`u16`, `u32`, `u64`) is in host byte order: interface
+//!   indexes, priorities, intervals, nanoseconds, counters. The XDP program converts
+//!   wire fields (the VRRP interval) when it copies them.
+//!
+//! # Clock
+//!
+//! Every `*_ns` field is `CLOCK_MONOTONIC` in nanoseconds: the clock of
+//! `bpf_ktime_get_ns` in the kernel and of `clock_gettime(CLOCK_MONOTONIC)` in
+//! userspace, so the two sides compare times directly.
+//!
+//! # Maps (one writer each)
+//!
+//! | name | kind | key → value | writer |
+//! | --- | --- | --- | --- |
+//! | [`INSTANCES_MAP`] | hash | [`InstanceKey`] → [`InstanceConf`] | controller |
+//! | [`PEERS_MAP`] | hash | [`InstanceKey`] → [`Peer`] | XDP (the controller deletes an instance's entry when it removes the instance) |
+//! | [`VIPS_MAP`] | hash | [`VipKey`] → [`InstanceKey`] | controller |
+//! | [`HEARTBEAT_MAP`] | array\[1\] | `0` → [`Heartbeat`] | controller |
+//! | [`TIMERS_MAP`] | hash | [`InstanceKey`] → timer slot (kernel-only layout) | XDP (`ha_xdp` and `ha_arm`); the controller deletes an instance's slot |
+//! | [`EVENTS_MAP`] | ring buffer | [`Event`] records | XDP |
+//! | [`STATS_MAP`] | per-CPU array\[1\] | `0` → [`Stats`] | XDP |
 
 #![no_std]
 
-pub mod counters;
+pub mod addr;
+pub mod event;
+pub mod maps;
+pub mod stats;
+pub mod timers;
 pub mod wire;
 
-pub use counters::{FRAME_COUNTS_MAP, FrameCounts};
+pub use event::{Event, event_kind, reason};
+pub use maps::{
+    ARM_PROGRAM, ArmRequest, EVENTS_BYTES, EVENTS_MAP, HEARTBEAT_MAP, Heartbeat, INSTANCES_MAP,
+    InstanceConf, InstanceKey, MAX_INSTANCES, MAX_VIPS, PEERS_MAP, Peer, STATS_MAP,
+    TIMER_SLOT_SIZE, TIMERS_MAP, VIPS_MAP, VipKey, XDP_PROGRAM, arm_op, family, instance_flag,
+    state,
+};
+pub use stats::Stats;

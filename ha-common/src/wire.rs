@@ -18,3 +18,29 @@ pub const ETH_HLEN: usize = 14;
 pub const VLAN_HLEN: usize = 4;
 /// Length of a fixed IPv6 header.
 pub const IPV6_HLEN: usize = 40;
+/// Length of an IPv4 header without options.
+pub const IPV4_HLEN: usize = 20;
+/// Length of the fixed VRRP header (RFC 5798 §5.1, RFC 3768 §5.1), before the addresses.
+pub const VRRP_HLEN: usize = 8;
+/// Length of the VRRPv2 authentication data that follows the addresses (RFC 3768 §5.3.10).
+pub const VRRP_V2_AUTH_LEN: usize = 8;
+/// VRRP packet type ADVERTISEMENT, the only one defined.
+pub const VRRP_TYPE_ADVERT: u8 = 1;
+/// The TTL / hop limit every VRRP packet carries (RFC 5798 §5.1.1.3, §5.1.2.2).
+pub const VRRP_TTL: u8 = 255;
+/// IPv6 next header of ICMPv6.
+pub const IPPROTO_ICMPV6: u8 = 58;
+/// ICMPv6 type Neighbor Solicitation (RFC 4861 §4.3).
+pub const ND_NEIGHBOR_SOLICIT: u8 = 135;
+/// ICMPv6 type Neighbor Advertisement (RFC 4861 §4.4).
+pub const ND_NEIGHBOR_ADVERT: u8 = 136;
+/// ND option Source Link-Layer Address (RFC 4861 §4.6.1).
+pub const ND_OPT_SOURCE_LL: u8 = 1;
+/// ND option Target Link-Layer Address (RFC 4861 §4.6.1).
+pub const ND_OPT_TARGET_LL: u8 = 2;
+/// ARP operation request.
+pub const ARP_OP_REQUEST: u16 = 1;
+/// ARP operation reply.
+pub const ARP_OP_REPLY: u16 = 2;
+/// ARP hardware type Ethernet.
+pub const ARP_HTYPE_ETHER: u16 = 1;

@@ -1,4 +1,10 @@
-//! The XDP program of `ha`. Entry wrappers only: entry → `try_` function → verdict.
+//! The XDP programs of `ha`. Entry wrappers only: entry → `try_` function → verdict.
+//!
+//! - `ha_xdp`, attached to every VRRP interface: VRRP adverts ([`vrrp`]), the ARP
+//!   ([`arp`]) and Neighbor Solicitation ([`nd`]) responders for VIPs; everything
+//!   else passes untouched.
+//! - `ha_arm`, never attached: the controller runs it with `BPF_PROG_TEST_RUN` on an
+//!   `ArmRequest` to arm or cancel a master-down timer ([`timer`]).
 //!
 //! On the host (stable `cargo build --workspace`, clippy) this crate is an empty
 //! binary; `cargo xtask build` builds the real object for `bpfel-unknown-none`.
@@ -6,34 +12,102 @@
 #![cfg_attr(target_arch = "bpf", no_std, no_main)]
 
 #[cfg(target_arch = "bpf")]
-mod classify;
+mod arp;
+#[cfg(target_arch = "bpf")]
+mod checksum;
+#[cfg(target_arch = "bpf")]
+mod event;
+#[cfg(target_arch = "bpf")]
+mod gate;
 #[cfg(target_arch = "bpf")]
 mod maps;
+#[cfg(target_arch = "bpf")]
+mod nd;
 #[cfg(target_arch = "bpf")]
 mod parse;
 #[cfg(target_arch = "bpf")]
 mod stats;
+#[cfg(target_arch = "bpf")]
+mod timer;
+#[cfg(target_arch = "bpf")]
+mod vrrp;
 
 #[cfg(target_arch = "bpf")]
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 
-/// Attached to every VRRP interface. Never drops or rewrites yet: it classifies and
-/// counts, then passes every frame on.
+/// Attached to every VRRP interface.
 #[cfg(target_arch = "bpf")]
 #[xdp]
 pub fn ha_xdp(ctx: XdpContext) -> u32 {
     match try_ha_xdp(&ctx) {
         Ok(verdict) => verdict,
-        // A frame we cannot parse is not ours to judge: let the stack see it.
+        // A frame too short for what its headers announce is not ours to judge:
+        // let the stack see (and discard) it.
         Err(()) => xdp_action::XDP_PASS,
     }
 }
 
 #[cfg(target_arch = "bpf")]
 fn try_ha_xdp(ctx: &XdpContext) -> Result<u32, ()> {
-    let kind = classify::classify(ctx)?;
-    stats::count(kind);
+    use ha_common::wire::{ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMPV6, IPPROTO_VRRP};
+
+    /// Offset of the protocol field in an IPv4 header.
+    const IPV4_PROTO: usize = 9;
+    /// Offset of the next-header field in an IPv6 header.
+    const IPV6_NEXT_HEADER: usize = 6;
+
+    let (ethertype, l3) = parse::ethertype(ctx)?;
+    match ethertype {
+        ETH_P_ARP => arp::handle(ctx, l3),
+        ETH_P_IP if parse::u8_at(ctx, l3 + IPV4_PROTO)? == IPPROTO_VRRP => vrrp::handle_v4(ctx, l3),
+        ETH_P_IPV6 => match parse::u8_at(ctx, l3 + IPV6_NEXT_HEADER)? {
+            IPPROTO_VRRP => vrrp::handle_v6(ctx, l3),
+            IPPROTO_ICMPV6 => nd::handle(ctx, l3),
+            _ => other(),
+        },
+        _ => other(),
+    }
+}
+
+#[cfg(target_arch = "bpf")]
+#[inline(always)]
+fn other() -> Result<u32, ()> {
+    stats::inc(|s| &mut s.rx_other);
     Ok(xdp_action::XDP_PASS)
+}
+
+/// Run by the controller (`BPF_PROG_TEST_RUN`, data = one `ArmRequest`): XDP_PASS
+/// when done, XDP_DROP for a malformed request or an unknown instance, XDP_ABORTED
+/// when the timer helpers failed.
+#[cfg(target_arch = "bpf")]
+#[xdp]
+pub fn ha_arm(ctx: XdpContext) -> u32 {
+    use aya_ebpf::helpers::bpf_ktime_get_ns;
+    use ha_common::{ArmRequest, arm_op};
+
+    stats::inc(|s| &mut s.arm_requests);
+    let Ok(req) = parse::read::<ArmRequest>(&ctx, 0) else {
+        return xdp_action::XDP_DROP;
+    };
+    if maps::INSTANCES.get_ptr(req.key).is_none() {
+        return xdp_action::XDP_DROP;
+    }
+    match req.op {
+        arm_op::ARM => {
+            // SAFETY: no preconditions.
+            let now = unsafe { bpf_ktime_get_ns() };
+            if timer::arm(&req.key, req.delay_ns, now) {
+                xdp_action::XDP_PASS
+            } else {
+                xdp_action::XDP_ABORTED
+            }
+        }
+        arm_op::CANCEL => {
+            timer::cancel(&req.key);
+            xdp_action::XDP_PASS
+        }
+        _ => xdp_action::XDP_DROP,
+    }
 }
 
 #[cfg(target_arch = "bpf")]

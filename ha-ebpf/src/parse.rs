@@ -1,33 +1,98 @@
-//! Bounds-checked access to packet bytes.
+//! Bounds-checked access to packet bytes, and the Ethernet header.
 //!
-//! Every read goes through [`ptr_at`], which checks `start + offset + size <= end`
-//! right before the access so the verifier can see the bound.
+//! Every access goes through [`ptr_at`] / [`ptr_at_mut`], which check
+//! `data + offset + size_of::<T>() <= data_end` right before the access so the
+//! verifier sees the bound on the very pointer that is dereferenced. Offsets that
+//! depend on the packet (VLAN tags, the IPv4 IHL, the VRRP address count) are
+//! bounded by their producers; [`MAX_OFFSET`] caps them again here so the verifier
+//! always knows a maximum.
 
 use aya_ebpf::programs::XdpContext;
+use ha_common::wire::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, VLAN_HLEN};
 
-/// A pointer to a `T` at `offset` bytes into the frame, or `Err` if it would run past the end.
+/// No offset into a frame is larger: the verifier needs a visible upper bound on
+/// variable packet offsets (its own limit is 0xffff).
+pub const MAX_OFFSET: usize = 0x1fff;
+
+/// Offset of the EtherType in an Ethernet header.
+const ETH_TYPE_OFF: usize = 12;
+
+/// A pointer to a `T` at `offset` bytes into the frame, or `Err` if it would run
+/// past the end.
 #[inline(always)]
 pub fn ptr_at<T>(ctx: &XdpContext, offset: usize) -> Result<*const T, ()> {
-    let start = ctx.data();
-    let end = ctx.data_end();
-    if start + offset + core::mem::size_of::<T>() > end {
+    ptr_at_mut::<T>(ctx, offset).map(|p: *mut T| p.cast_const())
+}
+
+/// A writable pointer to a `T` at `offset` bytes into the frame.
+#[inline(always)]
+pub fn ptr_at_mut<T>(ctx: &XdpContext, offset: usize) -> Result<*mut T, ()> {
+    if offset > MAX_OFFSET {
         return Err(());
     }
-    Ok((start + offset) as *const T)
+    let end = ctx.data_end();
+    // The verifier learns a bound only for the pointer it compares and for copies
+    // of it (same id, fixed offset), and learns none from `p >= end`, which is
+    // what LLVM makes of `p + 1 > end`. So: form the pointer, form the limit from
+    // it, and hide both from the optimiser so neither is recomputed another way.
+    let p = core::hint::black_box(ctx.data() + offset);
+    let limit = core::hint::black_box(p + core::mem::size_of::<T>());
+    if limit > end {
+        return Err(());
+    }
+    Ok(p as *mut T)
+}
+
+/// A copy of the `T` at `offset` (any alignment).
+#[inline(always)]
+pub fn read<T: Copy>(ctx: &XdpContext, offset: usize) -> Result<T, ()> {
+    let p = ptr_at::<T>(ctx, offset)?;
+    // SAFETY: ptr_at checked that all size_of::<T>() bytes are inside the frame;
+    // T is plain data (byte arrays, integers).
+    Ok(unsafe { p.read_unaligned() })
 }
 
 /// A big-endian `u16` at `offset`.
 #[inline(always)]
 pub fn be16_at(ctx: &XdpContext, offset: usize) -> Result<u16, ()> {
-    let p = ptr_at::<[u8; 2]>(ctx, offset)?;
-    // SAFETY: ptr_at checked that both bytes are inside the frame.
-    Ok(u16::from_be_bytes(unsafe { *p }))
+    read::<[u8; 2]>(ctx, offset).map(u16::from_be_bytes)
 }
 
 /// The byte at `offset`.
 #[inline(always)]
 pub fn u8_at(ctx: &XdpContext, offset: usize) -> Result<u8, ()> {
-    let p = ptr_at::<u8>(ctx, offset)?;
-    // SAFETY: ptr_at checked that the byte is inside the frame.
-    Ok(unsafe { *p })
+    read::<u8>(ctx, offset)
+}
+
+/// Writes `value` at `offset` (any alignment).
+#[inline(always)]
+pub fn write<T: Copy>(ctx: &XdpContext, offset: usize, value: T) -> Result<(), ()> {
+    let p = ptr_at_mut::<T>(ctx, offset)?;
+    // SAFETY: ptr_at_mut checked the bounds; XDP frames are writable.
+    unsafe { p.write_unaligned(value) };
+    Ok(())
+}
+
+/// Length of the frame in bytes.
+#[inline(always)]
+pub fn frame_len(ctx: &XdpContext) -> usize {
+    ctx.data_end() - ctx.data()
+}
+
+/// The EtherType of the payload and the offset where the payload starts, after
+/// skipping up to two VLAN tags (802.1ad outer, 802.1Q inner).
+#[inline(always)]
+pub fn ethertype(ctx: &XdpContext) -> Result<(u16, usize), ()> {
+    let mut off = ETH_HLEN;
+    let mut ethertype = be16_at(ctx, ETH_TYPE_OFF)?;
+    // Unrolled by hand: two tags (QinQ) is the whole story.
+    if ethertype == ETH_P_8021AD || ethertype == ETH_P_8021Q {
+        ethertype = be16_at(ctx, off + 2)?;
+        off += VLAN_HLEN;
+        if ethertype == ETH_P_8021Q {
+            ethertype = be16_at(ctx, off + 2)?;
+            off += VLAN_HLEN;
+        }
+    }
+    Ok((ethertype, off))
 }

@@ -1,20 +1,17 @@
-//! Counting frames in the per-CPU [`FRAME_COUNTS`] map.
+//! Counting outcomes in the per-CPU [`STATS`] map.
 
-use crate::{classify::Kind, maps::FRAME_COUNTS};
+use ha_common::Stats;
 
-/// Adds one to the counter of `kind` on this CPU. Per-CPU slots need no atomics.
+use crate::maps::STATS;
+
+/// Adds one to the counter `field` picks, on this CPU. Per-CPU slots need no atomics.
 #[inline(always)]
-pub fn count(kind: Kind) {
-    let Some(counts) = FRAME_COUNTS.get_ptr_mut(0) else {
+pub fn inc(field: impl FnOnce(&mut Stats) -> &mut u64) {
+    let Some(stats) = STATS.get_ptr_mut(0) else {
         return;
     };
     // SAFETY: the pointer comes from a successful lookup in a per-CPU array and is
     // only touched by this CPU while the program runs.
-    let counts = unsafe { &mut *counts };
-    match kind {
-        Kind::Arp => counts.arp = counts.arp.wrapping_add(1),
-        Kind::VrrpV4 => counts.vrrp_v4 = counts.vrrp_v4.wrapping_add(1),
-        Kind::VrrpV6 => counts.vrrp_v6 = counts.vrrp_v6.wrapping_add(1),
-        Kind::Other => counts.other = counts.other.wrapping_add(1),
-    }
+    let counter = field(unsafe { &mut *stats });
+    *counter = counter.wrapping_add(1);
 }

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
-use crate::ebpf::AttachMode;
+pub use crate::ebpf::command::{DatapathCommand, ModeArg};
 
 /// ha — a VRRP daemon with its per-packet work in XDP.
 #[derive(Debug, Parser)]
@@ -47,57 +47,4 @@ pub enum Command {
     /// Inspect or manage the XDP datapath by hand.
     #[command(subcommand)]
     Datapath(DatapathCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DatapathCommand {
-    /// Load the XDP program, attach it to an interface and pin it, then exit
-    /// (the pinned link keeps it attached).
-    Attach {
-        /// The interface to attach to.
-        #[arg(long, short)]
-        interface: String,
-        /// Where to pin the maps and link (default: /sys/fs/bpf/ha/IFACE).
-        #[arg(long)]
-        pin_dir: Option<PathBuf>,
-        /// Native mode, generic (SKB) mode, or native with a fallback to generic.
-        #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
-        mode: ModeArg,
-    },
-    /// Unpin everything under the pin directory, which detaches the program.
-    Detach {
-        /// The interface it was attached to (names the default pin directory).
-        #[arg(long, short)]
-        interface: Option<String>,
-        /// The pin directory (default: /sys/fs/bpf/ha/IFACE).
-        #[arg(long)]
-        pin_dir: Option<PathBuf>,
-    },
-    /// Print the frame counters of an attached program.
-    Counters {
-        /// The interface it was attached to (names the default pin directory).
-        #[arg(long, short)]
-        interface: Option<String>,
-        /// The pin directory (default: /sys/fs/bpf/ha/IFACE).
-        #[arg(long)]
-        pin_dir: Option<PathBuf>,
-    },
-}
-
-/// `--mode` values.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ModeArg {
-    Auto,
-    Native,
-    Skb,
-}
-
-impl From<ModeArg> for AttachMode {
-    fn from(mode: ModeArg) -> Self {
-        match mode {
-            ModeArg::Auto => AttachMode::Auto,
-            ModeArg::Native => AttachMode::Native,
-            ModeArg::Skb => AttachMode::Skb,
-        }
-    }
 }

@@ -1,14 +1,11 @@
 //! The `ha` binary: parses the command line and hands off to the library.
 
-use std::{
-    path::{Path, PathBuf},
-    process::ExitCode,
-};
+use std::{path::Path, process::ExitCode};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use ha::{
-    cli::{Cli, Command, DatapathCommand},
+    cli::{Cli, Command},
     config, daemon, ebpf,
 };
 use tracing_subscriber::EnvFilter;
@@ -71,7 +68,7 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", config::to_toml(&loaded.config));
             Ok(())
         }
-        Command::Datapath(cmd) => datapath(cmd),
+        Command::Datapath(cmd) => ebpf::command::run(cmd),
     }
 }
 
@@ -85,49 +82,5 @@ fn load(path: &Path, config_id: Option<String>) -> Result<config::Loaded> {
 fn print_warnings(loaded: &config::Loaded) {
     for w in &loaded.warnings {
         eprintln!("{w}");
-    }
-}
-
-fn datapath(cmd: DatapathCommand) -> Result<()> {
-    match cmd {
-        DatapathCommand::Attach {
-            interface,
-            pin_dir,
-            mode,
-        } => {
-            let dir = pin_dir.unwrap_or_else(|| default_pin_dir(&interface));
-            let attached = ebpf::attach(&interface, mode.into(), &dir)?;
-            println!(
-                "attached to {interface} in {:?} mode, pinned under {}",
-                attached.mode,
-                dir.display()
-            );
-            Ok(())
-        }
-        DatapathCommand::Detach { interface, pin_dir } => {
-            let dir = pin_dir_of(interface, pin_dir)?;
-            ebpf::unpin_all(&dir)
-        }
-        DatapathCommand::Counters { interface, pin_dir } => {
-            let dir = pin_dir_of(interface, pin_dir)?;
-            let c = ebpf::read_frame_counts(&dir)?;
-            println!(
-                "arp {} vrrp_v4 {} vrrp_v6 {} other {}",
-                c.arp, c.vrrp_v4, c.vrrp_v6, c.other
-            );
-            Ok(())
-        }
-    }
-}
-
-fn default_pin_dir(interface: &str) -> PathBuf {
-    PathBuf::from(ebpf::PIN_ROOT).join(interface)
-}
-
-fn pin_dir_of(interface: Option<String>, pin_dir: Option<PathBuf>) -> Result<PathBuf> {
-    match (interface, pin_dir) {
-        (_, Some(dir)) => Ok(dir),
-        (Some(interface), None) => Ok(default_pin_dir(&interface)),
-        (None, None) => bail!("name the interface (--interface) or the pin directory (--pin-dir)"),
     }
 }

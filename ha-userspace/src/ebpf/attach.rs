@@ -1,18 +1,25 @@
-//! Loading the XDP program and attaching it to one interface.
+//! Loading the XDP object once, pinning it, and attaching it to interfaces.
+//!
+//! One loaded object serves every interface of a daemon: the same `ha_xdp` program
+//! is attached to each VRRP interface and all of them share its maps (keys carry the
+//! ingress ifindex). The maps and both programs are pinned under one directory, and
+//! each attachment's bpf_link as `xdp_link_IFNAME`, so the datapath outlives the
+//! process that set it up until [`super::unpin_all`] removes the pins.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Instant,
+};
 
 use anyhow::{Context, Result, anyhow};
 use aya::{
     Ebpf, EbpfLoader,
-    programs::{Xdp, XdpMode, links::FdLink},
+    programs::{Xdp, XdpMode, links::FdLink, xdp::XdpLinkId},
 };
-use tracing::{info, warn};
+use ha_common::{ARM_PROGRAM, XDP_PROGRAM};
+use tracing::{debug, info, warn};
 
-use super::{object, pins};
-
-/// Name of the XDP entry point in the object.
-const PROGRAM: &str = "ha_xdp";
+use super::{Maps, object, pins};
 
 /// How to attach: native (driver) mode with a fallback to generic, or one of them only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,57 +33,104 @@ pub enum AttachMode {
     Skb,
 }
 
-/// A loaded program attached to an interface, its maps pinned.
-pub struct Attached {
-    /// The loaded object; dropping it detaches nothing once the link is pinned.
-    pub ebpf: Ebpf,
-    /// The mode the kernel accepted.
-    pub mode: XdpMode,
-    /// The directory holding the pins.
-    pub pin_dir: PathBuf,
+/// The loaded object, its maps and programs pinned under one directory.
+pub struct Datapath {
+    ebpf: Ebpf,
+    pin_dir: PathBuf,
 }
 
-/// Loads the embedded program, attaches it to `ifname` and pins its maps and the
-/// link under `pin_dir`, so the program outlives this process until unpinned.
-pub fn attach(ifname: &str, mode: AttachMode, pin_dir: &Path) -> Result<Attached> {
-    pins::prepare(pin_dir)?;
-    let mut ebpf = EbpfLoader::new().load(object()?).context(
-        "the kernel refused to load the XDP object (needs root or CAP_BPF + CAP_NET_ADMIN)",
-    )?;
-    let program: &mut Xdp = ebpf
-        .program_mut(PROGRAM)
-        .ok_or_else(|| anyhow!("the XDP object has no program {PROGRAM}"))?
-        .try_into()?;
-    program
-        .load()
-        .context("the verifier rejected the XDP program")?;
-    let (link_id, mode) = attach_with_fallback(program, ifname, mode)?;
-    let link = program.take_link(link_id)?;
-    let fd_link = FdLink::try_from(link).map_err(|e| {
-        anyhow!("XDP on {ifname} was attached through netlink, not a bpf_link, so it cannot be pinned: {e}")
-    })?;
-    let link_path = pin_dir.join(pins::LINK_PIN);
-    fd_link
-        .pin(&link_path)
-        .with_context(|| format!("cannot pin the XDP link at {}", link_path.display()))?;
-    for (name, map) in ebpf.maps() {
-        let path = pin_dir.join(name);
-        map.pin(&path)
-            .with_context(|| format!("cannot pin map {name} at {}", path.display()))?;
+impl Datapath {
+    /// Loads the embedded object (the verifier checks both programs here) and pins
+    /// its maps and programs under `pin_dir`. Attaches nothing.
+    pub fn load(pin_dir: &Path) -> Result<Datapath> {
+        pins::prepare(pin_dir)?;
+        let mut ebpf = EbpfLoader::new().load(object()?).context(
+            "the kernel refused to load the XDP object (needs root or CAP_BPF + CAP_NET_ADMIN)",
+        )?;
+        for name in [XDP_PROGRAM, ARM_PROGRAM] {
+            let program = xdp_program(&mut ebpf, name)?;
+            let started = Instant::now();
+            program
+                .load()
+                .with_context(|| format!("the verifier rejected the XDP program {name}"))?;
+            let verified = program
+                .info()
+                .ok()
+                .and_then(|i| i.verified_instruction_count());
+            debug!(program = name, ?verified, took = ?started.elapsed(), "XDP program verified");
+            let path = pin_dir.join(name);
+            program
+                .pin(&path)
+                .with_context(|| format!("cannot pin program {name} at {}", path.display()))?;
+        }
+        // Internal maps (`.rodata*`, `.bss`) hold the object's constants: not ours to pin.
+        for (name, map) in ebpf.maps().filter(|(name, _)| !name.starts_with('.')) {
+            let path = pin_dir.join(name);
+            map.pin(&path)
+                .with_context(|| format!("cannot pin map {name} at {}", path.display()))?;
+        }
+        Ok(Datapath {
+            ebpf,
+            pin_dir: pin_dir.to_path_buf(),
+        })
     }
-    info!(interface = ifname, ?mode, pins = %pin_dir.display(), "XDP program attached");
-    Ok(Attached {
-        ebpf,
-        mode,
-        pin_dir: pin_dir.to_path_buf(),
-    })
+
+    /// Attaches `ha_xdp` to `ifname` and pins the link as `xdp_link_IFNAME`.
+    /// Returns the mode the kernel accepted.
+    pub fn attach(&mut self, ifname: &str, mode: AttachMode) -> Result<XdpMode> {
+        let program = xdp_program(&mut self.ebpf, XDP_PROGRAM)?;
+        let (link_id, mode) = attach_with_fallback(program, ifname, mode)?;
+        let link = program.take_link(link_id)?;
+        let fd_link = FdLink::try_from(link).map_err(|e| {
+            anyhow!("XDP on {ifname} was attached through netlink, not a bpf_link, so it cannot be pinned: {e}")
+        })?;
+        let link_path = pins::link_pin(&self.pin_dir, ifname);
+        fd_link
+            .pin(&link_path)
+            .with_context(|| format!("cannot pin the XDP link at {}", link_path.display()))?;
+        info!(interface = ifname, ?mode, pins = %self.pin_dir.display(), "XDP program attached");
+        Ok(mode)
+    }
+
+    /// The typed maps, opened from the pins.
+    pub fn maps(&self) -> Result<Maps> {
+        Maps::open(&self.pin_dir)
+    }
+
+    /// The directory holding the pins.
+    pub fn pin_dir(&self) -> &Path {
+        &self.pin_dir
+    }
+}
+
+/// A datapath attached to one interface.
+pub struct Attached {
+    /// The loaded object; dropping it detaches nothing once the link is pinned.
+    pub datapath: Datapath,
+    /// The mode the kernel accepted.
+    pub mode: XdpMode,
+}
+
+/// Loads the embedded program, attaches it to `ifname` and pins its maps, programs
+/// and link under `pin_dir`, so the program outlives this process until unpinned.
+pub fn attach(ifname: &str, mode: AttachMode, pin_dir: &Path) -> Result<Attached> {
+    let mut datapath = Datapath::load(pin_dir)?;
+    let mode = datapath.attach(ifname, mode)?;
+    Ok(Attached { datapath, mode })
+}
+
+fn xdp_program<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
+    ebpf.program_mut(name)
+        .ok_or_else(|| anyhow!("the XDP object has no program {name}"))?
+        .try_into()
+        .with_context(|| format!("{name} is not an XDP program"))
 }
 
 fn attach_with_fallback(
     program: &mut Xdp,
     ifname: &str,
     mode: AttachMode,
-) -> Result<(aya::programs::xdp::XdpLinkId, XdpMode)> {
+) -> Result<(XdpLinkId, XdpMode)> {
     let try_mode = |program: &mut Xdp, m: XdpMode| {
         program
             .attach(ifname, m)

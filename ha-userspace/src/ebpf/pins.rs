@@ -1,18 +1,31 @@
-//! Where pinned maps and links live on bpffs.
+//! Where pinned maps, programs and links live on bpffs.
 //!
 //! bpffs is per mount namespace, not per network namespace: two daemons in two test
 //! namespaces on one host would share pins, so every user of the datapath names its
-//! own directory (the daemon uses [`PIN_ROOT`]/IFNAME, tests a per-test directory).
+//! own directory (the daemon uses [`PIN_ROOT`]/NAME, tests a per-test directory).
+//!
+//! A pin directory holds one loaded object: its maps under their names
+//! (`INSTANCES`, `PEERS`, …; `bpftool map dump pinned DIR/NAME` prints typed
+//! fields), its two programs (`ha_xdp`, `ha_arm`) and one link per interface the
+//! program is attached to ([`link_pin`]).
 
-use std::{fs, io, path::Path};
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context, Result};
 
 /// The directory under which `ha` pins its objects by default.
 pub const PIN_ROOT: &str = "/sys/fs/bpf/ha";
 
-/// Name of the pinned XDP link inside a pin directory.
-pub const LINK_PIN: &str = "xdp_link";
+/// Prefix of the pinned XDP links inside a pin directory: `xdp_link_IFNAME`.
+pub const LINK_PIN_PREFIX: &str = "xdp_link_";
+
+/// Where the link of the program attached to `ifname` is pinned in `dir`.
+pub fn link_pin(dir: &Path, ifname: &str) -> PathBuf {
+    dir.join(format!("{LINK_PIN_PREFIX}{ifname}"))
+}
 
 /// Creates `dir` (and parents), checking first that it lies on a mounted bpffs.
 pub fn prepare(dir: &Path) -> Result<()> {
@@ -24,7 +37,7 @@ pub fn prepare(dir: &Path) -> Result<()> {
     })
 }
 
-/// Removes every pin in `dir` and the directory itself. Removing the pinned link
+/// Removes every pin in `dir` and the directory itself. Removing the pinned links
 /// detaches the program once no process holds it. A missing directory is fine.
 pub fn unpin_all(dir: &Path) -> Result<()> {
     let entries = match fs::read_dir(dir) {

@@ -1,0 +1,251 @@
+//! Map names, keys and values of the XDP datapath. See the crate docs for byte
+//! order, the clock and who writes which map.
+
+/// Hash map [`InstanceKey`] → [`InstanceConf`]. Writer: the controller.
+pub const INSTANCES_MAP: &str = "INSTANCES";
+/// Hash map [`InstanceKey`] → [`Peer`]. Writer: the XDP program.
+pub const PEERS_MAP: &str = "PEERS";
+/// Hash map [`VipKey`] → [`InstanceKey`]. Writer: the controller.
+pub const VIPS_MAP: &str = "VIPS";
+/// Array of one [`Heartbeat`]. Writer: the controller.
+pub const HEARTBEAT_MAP: &str = "HEARTBEAT";
+/// Hash map [`InstanceKey`] → timer slot: the per-instance master-down `bpf_timer`.
+/// Writer: the XDP programs; its layout is the kernel's business (`ha-ebpf/src/maps.rs`).
+pub const TIMERS_MAP: &str = "TIMERS";
+/// Ring buffer of [`crate::Event`]s. Writer: the XDP program and its timer callback.
+pub const EVENTS_MAP: &str = "EVENTS";
+/// Per-CPU array of one [`crate::Stats`]. Writer: the XDP program.
+pub const STATS_MAP: &str = "STATS";
+
+/// The XDP program attached to interfaces.
+pub const XDP_PROGRAM: &str = "ha_xdp";
+/// The XDP program the controller runs with `BPF_PROG_TEST_RUN` to arm or cancel
+/// a master-down timer (data: one [`ArmRequest`]). Never attached.
+pub const ARM_PROGRAM: &str = "ha_arm";
+
+/// Capacity of [`INSTANCES_MAP`], [`PEERS_MAP`] and [`TIMERS_MAP`].
+pub const MAX_INSTANCES: u32 = 1024;
+/// Capacity of [`VIPS_MAP`].
+pub const MAX_VIPS: u32 = 4096;
+/// Size of a [`TIMERS_MAP`] value: a `bpf_timer` (16 bytes), the key (8), the
+/// time it was armed and the time it fires (8 + 8). Userspace only deletes slots.
+pub const TIMER_SLOT_SIZE: usize = 40;
+/// Size of the [`EVENTS_MAP`] ring in bytes (a power of two, a multiple of the page size).
+/// An event takes 48 bytes plus an 8-byte record header: about 1100 events.
+pub const EVENTS_BYTES: u32 = 64 * 1024;
+
+/// Values of [`InstanceKey::family`] and [`VipKey::family`].
+pub mod family {
+    /// IPv4.
+    pub const V4: u8 = 4;
+    /// IPv6.
+    pub const V6: u8 = 6;
+}
+
+/// Values of [`InstanceConf::state`].
+pub mod state {
+    /// Not running (or in fault): adverts update PEERS, nothing else.
+    pub const INIT: u32 = 0;
+    /// Monitoring the master: adverts re-arm the master-down timer.
+    pub const BACKUP: u32 = 1;
+    /// Holding the VIPs: the ARP/NS responder answers for them.
+    pub const MASTER: u32 = 2;
+}
+
+/// Bits of [`InstanceConf::flags`].
+pub mod instance_flag {
+    /// Set the Router flag in the Neighbor Advertisements the responder sends
+    /// (RFC 4861 §4.4). Set it when the VIP is a host's default router: an NA
+    /// without it makes hosts drop the router from their default router list
+    /// (RFC 4861 §7.2.5).
+    pub const NA_ROUTER: u8 = 1;
+}
+
+/// One virtual router: the interface it runs on, its VRID and its address family.
+///
+/// 8 bytes; `_pad` must be zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceKey {
+    /// Index of the interface the adverts arrive on (the XDP ingress ifindex).
+    /// VLAN tags in the frame are skipped, not part of the key: attach to the VLAN
+    /// interface to tell VLANs apart.
+    pub ifindex: u32,
+    /// Virtual router id, 1..=255.
+    pub vrid: u8,
+    /// [`family::V4`] or [`family::V6`].
+    pub family: u8,
+    pub _pad: [u8; 2],
+}
+
+impl InstanceKey {
+    /// The key of VRID `vrid` of family `family` on interface `ifindex`.
+    pub const fn new(ifindex: u32, vrid: u8, family: u8) -> Self {
+        InstanceKey {
+            ifindex,
+            vrid,
+            family,
+            _pad: [0; 2],
+        }
+    }
+}
+
+/// What the XDP program needs to know about one of our instances.
+///
+/// 56 bytes. Writer: the controller, which rewrites the whole value whenever
+/// something changes (state, priority after tracking, the preempt hold).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstanceConf {
+    /// [`state::INIT`], [`state::BACKUP`] or [`state::MASTER`].
+    pub state: u32,
+    /// Our current (effective) priority, 1..=255.
+    pub priority: u8,
+    /// VRRP version of this instance: 2 or 3. Adverts of the other version are dropped.
+    pub version: u8,
+    /// Non-zero: Preempt_Mode (RFC 5798 §6.1). Set it for the address owner (255),
+    /// which always preempts.
+    pub preempt: u8,
+    /// [`instance_flag`] bits.
+    pub flags: u8,
+    /// Our Advertisement_Interval in centiseconds (v2: seconds * 100). v2 adverts
+    /// must carry the same interval (RFC 3768 §7.1); v3 uses the master's.
+    pub advert_int_cs: u16,
+    /// The MAC the ARP/NS responder answers with: the interface's MAC, or the
+    /// VRRP virtual MAC when one is in use.
+    pub mac: [u8; 6],
+    /// keepalived's `preempt_delay`: while `now < preempt_hold_until_ns`, adverts of
+    /// a lower priority re-arm the master-down timer as if preempt were off. 0: none.
+    pub preempt_hold_until_ns: u64,
+    /// Our primary address (the source of our adverts): adverts from it are ours
+    /// and ignored; it breaks priority ties while we are master.
+    pub own_addr: [u8; 16],
+    /// VRRPv2 authentication type (RFC 3768 §5.3.6 / RFC 2338): 0 none, 1 simple
+    /// text password. v2 adverts must carry the same type.
+    pub auth_type: u8,
+    pub _pad: [u8; 7],
+    /// VRRPv2 password (type 1), zero-padded to 8 bytes; v2 adverts must carry
+    /// the same bytes.
+    pub auth_data: [u8; 8],
+}
+
+/// The router whose adverts this instance hears: what its last accepted advert said.
+///
+/// 40 bytes. Writer: the XDP program, on every valid advert from an address other
+/// than [`InstanceConf::own_addr`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// The advert's IP source address (its primary address).
+    pub master_addr: [u8; 16],
+    /// When that advert arrived (`bpf_ktime_get_ns`).
+    pub last_seen_ns: u64,
+    /// Valid adverts counted for this instance since the entry was created.
+    pub adverts: u64,
+    /// The priority it advertised.
+    pub master_priority: u8,
+    pub _pad: u8,
+    /// The interval it advertised, in centiseconds (v2: seconds * 100).
+    pub advert_int_cs: u16,
+    pub _pad2: u32,
+}
+
+/// An address the ARP/NS responder answers for, on one interface.
+///
+/// 24 bytes; the padding must be zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VipKey {
+    /// Index of the interface the ARP request / NS arrives on.
+    pub ifindex: u32,
+    /// [`family::V4`] or [`family::V6`].
+    pub family: u8,
+    pub _pad: [u8; 3],
+    /// The virtual address (see [`crate::addr`]).
+    pub addr: [u8; 16],
+}
+
+impl VipKey {
+    /// The key of address `addr` (map form) of family `family` on `ifindex`.
+    pub const fn new(ifindex: u32, family: u8, addr: [u8; 16]) -> Self {
+        VipKey {
+            ifindex,
+            family,
+            _pad: [0; 3],
+            addr,
+        }
+    }
+
+    /// The key of `ip` on `ifindex`.
+    pub const fn from_ip(ifindex: u32, ip: core::net::IpAddr) -> Self {
+        Self::new(
+            ifindex,
+            crate::addr::family_of(ip),
+            crate::addr::to_bytes(ip),
+        )
+    }
+}
+
+/// The controller's liveness, as the responder sees it: it answers ARP/NS for a
+/// VIP only while `now - last_ns <= max_age_ns`. A controller that hangs or dies
+/// stops beating, and its host stops claiming the VIPs even though the addresses
+/// stay configured. All zero (the initial value): never fresh.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// When the controller last beat (`CLOCK_MONOTONIC` ns). 0: never.
+    pub last_ns: u64,
+    /// How old a beat may be and still count.
+    pub max_age_ns: u64,
+}
+
+/// Operations of an [`ArmRequest`].
+pub mod arm_op {
+    /// Start (or restart) the master-down timer to fire `delay_ns` from now.
+    pub const ARM: u32 = 1;
+    /// Stop the timer if it is running.
+    pub const CANCEL: u32 = 2;
+}
+
+/// The input of the [`ARM_PROGRAM`]: the controller's way to arm a master-down timer
+/// (at startup in Backup, before any advert has been heard) or to cancel one.
+///
+/// 24 bytes, passed as the packet data of `BPF_PROG_TEST_RUN`. The program answers
+/// `XDP_PASS` when done, `XDP_DROP` when the request is malformed or the instance is
+/// not in [`INSTANCES_MAP`], `XDP_ABORTED` when a timer helper failed.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArmRequest {
+    /// The instance whose timer to arm.
+    pub key: InstanceKey,
+    /// [`arm_op::ARM`] or [`arm_op::CANCEL`].
+    pub op: u32,
+    pub _pad: u32,
+    /// For [`arm_op::ARM`]: fire this many nanoseconds from now.
+    pub delay_ns: u64,
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY (all): repr(C), only integer and byte-array fields, explicit padding
+    // fields so there are no implicit holes, and every bit pattern is valid.
+    unsafe impl aya::Pod for super::InstanceKey {}
+    unsafe impl aya::Pod for super::InstanceConf {}
+    unsafe impl aya::Pod for super::Peer {}
+    unsafe impl aya::Pod for super::VipKey {}
+    unsafe impl aya::Pod for super::Heartbeat {}
+    unsafe impl aya::Pod for super::ArmRequest {}
+}
+
+// The layouts are part of the contract with the kernel and with bpftool output.
+const _: () = {
+    assert!(size_of::<InstanceKey>() == 8);
+    assert!(size_of::<InstanceConf>() == 56);
+    assert!(core::mem::offset_of!(InstanceConf, preempt_hold_until_ns) == 16);
+    assert!(core::mem::offset_of!(InstanceConf, own_addr) == 24);
+    assert!(core::mem::offset_of!(InstanceConf, auth_data) == 48);
+    assert!(size_of::<Peer>() == 40);
+    assert!(size_of::<VipKey>() == 24);
+    assert!(size_of::<Heartbeat>() == 16);
+    assert!(size_of::<ArmRequest>() == 24);
+};

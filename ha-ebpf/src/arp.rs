@@ -1,0 +1,83 @@
+//! The ARP responder for VIPs (RFC 826), with the liveness gate.
+//!
+//! An ARP request for a VIP of one of our instances is answered here, in place
+//! (`XDP_TX`), when the instance is Master and the controller's heartbeat is fresh;
+//! otherwise it is dropped, so a host that is not master — or whose controller died
+//! — never claims the VIP, even if the address is still configured. Gratuitous ARP
+//! (sender = target) and requests for other addresses go to the kernel.
+
+use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
+use ha_common::{
+    VipKey, addr, family,
+    wire::{ARP_HTYPE_ETHER, ARP_OP_REPLY, ARP_OP_REQUEST, ETH_P_IP},
+};
+
+use crate::{
+    gate::{self, Gate},
+    parse::{read, write},
+    stats::inc,
+};
+
+/// Offsets in an Ethernet/IPv4 ARP packet (RFC 826).
+const HTYPE: usize = 0;
+const PTYPE: usize = 2;
+const HLEN: usize = 4;
+const PLEN: usize = 5;
+const OP: usize = 6;
+const SHA: usize = 8;
+const SPA: usize = 14;
+const THA: usize = 18;
+const TPA: usize = 24;
+/// Offsets in the Ethernet header.
+const ETH_DST: usize = 0;
+const ETH_SRC: usize = 6;
+
+/// An ARP frame whose header starts at `l3`.
+#[inline(always)]
+pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
+    inc(|s| &mut s.rx_arp);
+    // The fixed part: htype, ptype, hlen, plen, op.
+    let fixed: [u8; 8] = read(ctx, l3)?;
+    let htype = u16::from_be_bytes([fixed[HTYPE], fixed[HTYPE + 1]]);
+    let ptype = u16::from_be_bytes([fixed[PTYPE], fixed[PTYPE + 1]]);
+    let op = u16::from_be_bytes([fixed[OP], fixed[OP + 1]]);
+    if htype != ARP_HTYPE_ETHER
+        || ptype != ETH_P_IP
+        || fixed[HLEN] != 6
+        || fixed[PLEN] != 4
+        || op != ARP_OP_REQUEST
+    {
+        return Ok(xdp_action::XDP_PASS);
+    }
+    let sha: [u8; 6] = read(ctx, l3 + SHA)?;
+    let spa: [u8; 4] = read(ctx, l3 + SPA)?;
+    let tpa: [u8; 4] = read(ctx, l3 + TPA)?;
+    if spa == tpa {
+        // Gratuitous: someone announces the address; the kernel learns from it.
+        return Ok(xdp_action::XDP_PASS);
+    }
+    let vip = VipKey::new(ctx.ingress_ifindex() as u32, family::V4, addr::from_v4(tpa));
+    let mac = match gate::check(&vip) {
+        Gate::NotOurs => return Ok(xdp_action::XDP_PASS),
+        Gate::NotMaster => {
+            inc(|s| &mut s.arp_dropped_not_master);
+            return Ok(xdp_action::XDP_DROP);
+        }
+        Gate::Stale => {
+            inc(|s| &mut s.arp_dropped_stale);
+            return Ok(xdp_action::XDP_DROP);
+        }
+        Gate::Answer { mac, .. } => mac,
+    };
+    // The reply: to the requester, from us, "tpa is at mac". Probes (spa 0.0.0.0)
+    // get the same answer addressed to 0.0.0.0, as the kernel does.
+    write(ctx, ETH_DST, sha)?;
+    write(ctx, ETH_SRC, mac)?;
+    write(ctx, l3 + OP, ARP_OP_REPLY.to_be_bytes())?;
+    write(ctx, l3 + SHA, mac)?;
+    write(ctx, l3 + SPA, tpa)?;
+    write(ctx, l3 + THA, sha)?;
+    write(ctx, l3 + TPA, spa)?;
+    inc(|s| &mut s.arp_replied);
+    Ok(xdp_action::XDP_TX)
+}

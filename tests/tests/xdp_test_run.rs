@@ -1,0 +1,631 @@
+//! The XDP program judged frame by frame with `BPF_PROG_TEST_RUN`: keepalived's
+//! adverts, malformed variants, the master-down timer, the ARP and NS responders.
+//!
+//! No namespaces: each test loads its own copy of the object (its own maps) under a
+//! per-test pin directory in the root namespace, and claims `lo` (ifindex 1) as
+//! the ingress interface of every frame. Root: `cargo test -p ha-tests --test
+//! xdp_test_run -- --ignored`.
+
+mod xdp_support;
+
+use std::{
+    net::{Ipv4Addr, Ipv6Addr},
+    time::{Duration, Instant},
+};
+
+use anyhow::Result;
+use hatest::require_root;
+use serde_json::Value;
+use xdp_support::*;
+
+const OWN4: Ipv4Addr = Ipv4Addr::new(198, 18, 30, 2);
+const PEER4: Ipv4Addr = Ipv4Addr::new(198, 18, 30, 1);
+const VIP4: Ipv4Addr = Ipv4Addr::new(198, 18, 30, 100);
+const CLIENT4: Ipv4Addr = Ipv4Addr::new(198, 18, 30, 250);
+const OWN6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2);
+const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0x30, 0, 0, 0, 0x100);
+const CLIENT6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0xbb);
+/// Collecting events: stop once none came for this long.
+const IDLE: Duration = Duration::from_millis(50);
+
+/// Instances matching the keepalived capture's four configurations, all Backup,
+/// priority 100, with our own address next to keepalived's.
+fn keepalived_instances(dp: &Datapath) -> Result<()> {
+    dp.instance(
+        LO,
+        51,
+        OWN4.into(),
+        &[
+            "--version",
+            "2",
+            "--advert-int-cs",
+            "100",
+            "--auth-pass",
+            "secret12",
+        ],
+    )?;
+    dp.instance(LO, 52, OWN4.into(), &["--version", "3"])?;
+    dp.instance(LO, 53, OWN6.into(), &["--version", "3"])?;
+    dp.instance(
+        LO,
+        54,
+        OWN4.into(),
+        &["--version", "2", "--advert-int-cs", "200"],
+    )
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn keepalived_adverts_update_peers_and_emit_only_what_matters() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-ka")?;
+    keepalived_instances(&dp)?;
+    let prog = dp.program()?;
+    let before = dp.stats()?;
+
+    let adverts: Vec<(Value, Vec<u8>)> = keepalived_frames()?
+        .into_iter()
+        .filter(|(v, _)| v["kind"] == "vrrp")
+        .collect();
+    assert_eq!(
+        adverts.len(),
+        8,
+        "the capture has 4 adverts and 4 priority-0 adverts"
+    );
+    for (v, frame) in &adverts {
+        let (verdict, out) = prog.run(frame, LO)?;
+        assert_eq!(verdict, XDP_PASS, "{v}");
+        assert_eq!(&out, frame, "a good advert passes untouched");
+    }
+    // Each instance heard one advert then priority 0 from the same master.
+    for (vrid, family, addr) in [
+        (51, 4, "198.18.30.1"),
+        (52, 4, "198.18.30.1"),
+        (53, 6, "fe80::f84a:b0ff:fe2a:1d46"),
+        (54, 4, "198.18.30.1"),
+    ] {
+        let peer = dp.peer(LO, vrid, family)?;
+        assert_eq!(peer["master_addr"], addr, "VRID {vrid}: {peer}");
+        assert_eq!(peer["adverts"], 2, "VRID {vrid}: {peer}");
+        assert_eq!(peer["master_priority"], 0, "VRID {vrid}: {peer}");
+    }
+    assert_eq!(dp.peer(LO, 52, 4)?["advert_int_cs"], 50);
+    assert_eq!(dp.peer(LO, 54, 4)?["advert_int_cs"], 200);
+
+    let events = dp.events(IDLE)?;
+    assert_eq!(events.len(), 8, "{events:#?}");
+    for pair in events.chunks(2) {
+        let (first, zero) = (&pair[0], &pair[1]);
+        assert_eq!(first["kind"], "advert");
+        assert_eq!(
+            reasons(first),
+            ["new_master_addr", "first_after_silence"],
+            "{first}"
+        );
+        assert_eq!(first["vrid"], zero["vrid"]);
+        assert_eq!(
+            reasons(zero),
+            ["priority_zero", "priority_change"],
+            "{zero}"
+        );
+        assert_eq!(zero["priority"], 0);
+    }
+    assert_eq!(events[0]["src"], "198.18.30.1");
+    assert_eq!(events[0]["priority"], 150);
+    assert_eq!(events[2]["advert_int_cs"], 50);
+
+    // The same advert again, and again: absorbed, no event.
+    let (_, again) = &adverts[0];
+    for _ in 0..3 {
+        assert_eq!(prog.run(again, LO)?.0, XDP_PASS);
+    }
+    let events = dp.events(IDLE)?;
+    // The first repeat differs from the last advert heard (priority 0 → 150).
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(reasons(&events[0]), ["priority_change"]);
+
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("rx_vrrp_v4"), Some(&9), "{delta:?}");
+    assert_eq!(delta.get("rx_vrrp_v6"), Some(&2), "{delta:?}");
+    assert_eq!(delta.get("adverts_accepted"), Some(&11), "{delta:?}");
+    assert_eq!(delta.get("adverts_absorbed"), Some(&2), "{delta:?}");
+    assert_eq!(delta.get("events_sent"), Some(&9), "{delta:?}");
+    // Backup: every advert (priority ≥ ours, or 0) re-arms the master-down timer.
+    assert_eq!(delta.get("timer_armed"), Some(&11), "{delta:?}");
+    for reason in delta.keys() {
+        assert!(
+            !reason.starts_with("drop_") && reason != "errors",
+            "{delta:?}"
+        );
+    }
+    Ok(())
+}
+
+/// One malformed variant of a good frame, the counter it must move, and the verdict.
+struct Bad {
+    what: &'static str,
+    frame: Vec<u8>,
+    counter: &'static str,
+    verdict: u32,
+}
+
+/// Recomputes the VRRP checksum of a v2 IPv4 frame (message only) after an edit.
+fn fix_v2(mut frame: Vec<u8>) -> Vec<u8> {
+    let msg = 14 + 20;
+    frame[msg + 6] = 0;
+    frame[msg + 7] = 0;
+    let c = checksum(&[&frame[msg..]]);
+    frame[msg + 6..msg + 8].copy_from_slice(&c.to_be_bytes());
+    frame
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn malformed_adverts_are_counted_by_reason_and_dropped() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-bad")?;
+    keepalived_instances(&dp)?;
+    let prog = dp.program()?;
+    let frames = keepalived_frames()?;
+    let v2auth = frames[0].1.clone(); // VRID 51, v2, password "secret12"
+    let v3 = frames[4].1.clone(); // VRID 52, v3 IPv4, pseudo-header checksum
+    let v6 = frames[7].1.clone(); // VRID 53, v3 IPv6
+    assert_eq!(v3[14 + 20 + 1], 52);
+
+    let edit = |f: &[u8], at: usize, b: u8| {
+        let mut f = f.to_vec();
+        f[at] = b;
+        f
+    };
+    let ip = 14;
+    let msg = 14 + 20;
+    let bad = vec![
+        Bad {
+            what: "TTL 254",
+            frame: edit(&v3, ip + 8, 254),
+            counter: "drop_ttl",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "hop limit 1",
+            frame: edit(&v6, ip + 7, 1),
+            counter: "drop_ttl",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "bad checksum",
+            frame: edit(&v3, msg + 7, v3[msg + 7] ^ 0x40),
+            counter: "drop_checksum",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "bad IPv6 checksum",
+            frame: edit(&v6, 14 + 40 + 6, v6[14 + 40 + 6] ^ 1),
+            counter: "drop_checksum",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "truncated",
+            frame: v3[..v3.len() - 4].to_vec(),
+            counter: "drop_len",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "version 2 to a v3 instance",
+            frame: edit(&v3, msg, 0x21),
+            counter: "drop_version",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "type 2",
+            frame: edit(&v3, msg, 0x32),
+            counter: "drop_type",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "count 2 with one address",
+            frame: edit(&v3, msg + 3, 2),
+            counter: "drop_count_mismatch",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "count 0 in v3",
+            frame: edit(&v3, msg + 3, 0),
+            counter: "drop_count_mismatch",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "fragment",
+            frame: edit(&v3, ip + 6, 0x20),
+            counter: "drop_frag",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "wrong password",
+            frame: fix_v2(edit(&v2auth, v2auth.len() - 1, b'3')),
+            counter: "drop_auth",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "no auth to a PASS instance",
+            frame: fix_v2(edit(&v2auth, msg + 4, 0)),
+            counter: "drop_auth",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "v2 interval 2 s, ours 1 s",
+            frame: fix_v2(edit(&v2auth, msg + 5, 2)),
+            counter: "drop_interval",
+            verdict: XDP_DROP,
+        },
+        Bad {
+            what: "unknown VRID",
+            frame: edit(&v3, msg + 1, 99),
+            counter: "pass_unknown_vrid",
+            verdict: XDP_PASS,
+        },
+        Bad {
+            what: "unknown VRID on IPv6",
+            frame: edit(&v6, 14 + 40 + 1, 99),
+            counter: "pass_unknown_vrid",
+            verdict: XDP_PASS,
+        },
+    ];
+    for b in &bad {
+        let before = dp.stats()?;
+        let (verdict, _) = prog.run(&b.frame, LO)?;
+        let delta = moved(&before, &dp.stats()?);
+        assert_eq!(verdict, b.verdict, "{}: verdict", b.what);
+        assert_eq!(delta.get(b.counter), Some(&1), "{}: {delta:?}", b.what);
+        for (name, n) in &delta {
+            assert!(
+                name == b.counter || name.starts_with("rx_vrrp"),
+                "{}: {name} moved by {n}: {delta:?}",
+                b.what
+            );
+        }
+    }
+    // No state changed: no peer, no timer, no event.
+    for (vrid, family) in [(51, 4), (52, 4), (53, 6), (54, 4)] {
+        assert_eq!(dp.peer(LO, vrid, family)?, Value::Null, "VRID {vrid}");
+    }
+    assert_eq!(dp.events(IDLE)?, Vec::<Value>::new());
+
+    // The same v3 advert checksummed without the IPv4 pseudo-header (RFC 9568
+    // §5.2.8, Cisco/Juniper) is accepted too.
+    let msg_only = {
+        let m = vrrp_v3(
+            52,
+            200,
+            50,
+            &[Ipv4Addr::new(198, 18, 30, 110).into()],
+            PEER4.into(),
+            GROUP4.into(),
+            Form::MessageOnly,
+        );
+        eth(VRRP_MAC4, MAC_B, 0x0800, &ipv4(PEER4, GROUP4, 255, 112, &m))
+    };
+    assert_eq!(prog.run(&msg_only, LO)?.0, XDP_PASS);
+    assert_eq!(dp.peer(LO, 52, 4)?["master_priority"], 200);
+    // And the same one behind two VLAN tags (802.1ad + 802.1Q).
+    let tagged = [
+        &msg_only[..12],
+        &[0x88, 0xa8, 0, 10, 0x81, 0, 0, 20],
+        &msg_only[12..],
+    ]
+    .concat();
+    assert_eq!(prog.run(&tagged, LO)?.0, XDP_PASS);
+    assert_eq!(dp.peer(LO, 52, 4)?["adverts"], 2);
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn master_handles_better_lower_equal_and_own_adverts() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-master")?;
+    dp.instance(
+        LO,
+        7,
+        OWN4.into(),
+        &[
+            "--state",
+            "master",
+            "--priority",
+            "100",
+            "--advert-int-cs",
+            "10",
+        ],
+    )?;
+    let prog = dp.program()?;
+    let cases: [(Ipv4Addr, u8, &[&str]); 6] = [
+        (
+            PEER4,
+            50,
+            &[
+                "new_master_addr",
+                "lower_while_master",
+                "first_after_silence",
+            ],
+        ),
+        (PEER4, 200, &["preempts_us", "priority_change"]),
+        // Equal priority: the greater primary address wins (198.18.30.1 < .2).
+        (PEER4, 100, &["priority_change", "lower_while_master"]),
+        (
+            Ipv4Addr::new(198, 18, 30, 3),
+            100,
+            &["new_master_addr", "preempts_us"],
+        ),
+        (
+            Ipv4Addr::new(198, 18, 30, 3),
+            0,
+            &["priority_zero", "priority_change"],
+        ),
+        // Our own advert: ignored.
+        (OWN4, 100, &[]),
+    ];
+    let before = dp.stats()?;
+    for (src, prio, expect) in cases {
+        assert_eq!(prog.run(&advert4(src, 7, prio, 10, VIP4), LO)?.0, XDP_PASS);
+        let events = dp.events(IDLE)?;
+        if expect.is_empty() {
+            assert!(events.is_empty(), "{src} prio {prio}: {events:?}");
+            continue;
+        }
+        assert_eq!(events.len(), 1, "{src} prio {prio}: {events:?}");
+        let mut got = reasons(&events[0]);
+        let mut want: Vec<String> = expect.iter().map(|s| (*s).to_owned()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{src} prio {prio}");
+        assert_eq!(events[0]["src"], src.to_string());
+    }
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("pass_own"), Some(&1), "{delta:?}");
+    // Only the two adverts that make us Backup arm the master-down timer.
+    assert_eq!(delta.get("timer_armed"), Some(&2), "{delta:?}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn backup_lets_a_lower_master_expire_unless_preempt_is_off_or_held() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-preempt")?;
+    let prog = dp.program()?;
+    let lower = advert4(PEER4, 8, 50, 10, VIP4);
+    let armed = |extra: &[&str]| -> Result<u64> {
+        let mut flags = vec!["--priority", "100", "--advert-int-cs", "10"];
+        flags.extend_from_slice(extra);
+        dp.instance(LO, 8, OWN4.into(), &flags)?;
+        let before = dp.stats()?;
+        assert_eq!(prog.run(&lower, LO)?.0, XDP_PASS);
+        let delta = moved(&before, &dp.stats()?);
+        Ok(delta.get("timer_armed").copied().unwrap_or(0))
+    };
+    // Preempt: a lower advert is discarded, the timer runs out (RFC 5798 §6.4.2).
+    assert_eq!(armed(&[])?, 0);
+    let events = dp.events(IDLE)?;
+    assert_eq!(
+        reasons(&events[0]),
+        ["new_master_addr", "first_after_silence", "outranked"]
+    );
+    // Repeats are absorbed.
+    assert_eq!(armed(&[])?, 0);
+    assert_eq!(dp.events(IDLE)?.len(), 0);
+    // No preempt, or a preempt hold running: accepted, the timer is reset.
+    assert_eq!(armed(&["--no-preempt"])?, 1);
+    assert_eq!(armed(&["--hold-ms", "60000"])?, 1);
+    Ok(())
+}
+
+/// Waits for a MASTER_DOWN event; returns all events seen up to it.
+fn until_master_down(dp: &Datapath, timeout: Duration) -> Result<Vec<Value>> {
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < timeout {
+        seen.extend(dp.events(IDLE)?);
+        if seen.iter().any(|e| e["kind"] == "master_down") {
+            return Ok(seen);
+        }
+    }
+    anyhow::bail!("no master_down within {timeout:?}: {seen:#?}")
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn master_down_timer_fires_after_master_down_interval_or_skew() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-timer")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 9, OWN4.into(), &["--priority", "100"])?;
+
+    // v3, interval 5 cs, our priority 100: 3 * 50 ms + 156 * 50 ms / 256.
+    let master_down = Duration::from_nanos(150_000_000 + 156 * 50_000_000 / 256);
+    assert_eq!(prog.run(&advert4(PEER4, 9, 200, 5, VIP4), LO)?.0, XDP_PASS);
+    let events = until_master_down(&dp, Duration::from_secs(2))?;
+    let [advert, down] = &events[..] else {
+        panic!("{events:#?}")
+    };
+    assert_eq!(advert["kind"], "advert");
+    assert_eq!(down["kind"], "master_down");
+    assert_eq!(down["vrid"], 9);
+    let waited =
+        Duration::from_nanos(down["ts_ns"].as_u64().unwrap() - advert["ts_ns"].as_u64().unwrap());
+    assert!(
+        waited >= master_down && waited < master_down + Duration::from_millis(20),
+        "master down after {waited:?}, expected {master_down:?}"
+    );
+
+    // Priority 0: Skew_Time only (156 * 50 ms / 256 = 30.47 ms).
+    let skew = Duration::from_nanos(156 * 50_000_000 / 256);
+    assert_eq!(prog.run(&advert4(PEER4, 9, 0, 5, VIP4), LO)?.0, XDP_PASS);
+    let events = until_master_down(&dp, Duration::from_secs(2))?;
+    let [zero, down] = &events[..] else {
+        panic!("{events:#?}")
+    };
+    assert_eq!(reasons(zero)[0], "priority_zero");
+    let waited =
+        Duration::from_nanos(down["ts_ns"].as_u64().unwrap() - zero["ts_ns"].as_u64().unwrap());
+    assert!(
+        waited >= skew && waited < skew + Duration::from_millis(20),
+        "skew {waited:?}"
+    );
+
+    // The controller arms at startup, and cancels.
+    dp.ha_ok([
+        "datapath",
+        "arm",
+        "--ifindex",
+        "1",
+        "--vrid",
+        "9",
+        "--delay-ms",
+        "30",
+    ])?;
+    let events = until_master_down(&dp, Duration::from_secs(2))?;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    dp.ha_ok([
+        "datapath",
+        "arm",
+        "--ifindex",
+        "1",
+        "--vrid",
+        "9",
+        "--delay-ms",
+        "100",
+    ])?;
+    dp.ha_ok([
+        "datapath",
+        "arm",
+        "--ifindex",
+        "1",
+        "--vrid",
+        "9",
+        "--cancel",
+    ])?;
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        dp.events(IDLE)?,
+        Vec::<Value>::new(),
+        "a cancelled timer fired"
+    );
+    // Not for an unknown instance.
+    let (ok, err) = dp.ha_status(["datapath", "arm", "--ifindex", "1", "--vrid", "10"])?;
+    assert!(!ok && err.contains("no instance"), "{err}");
+
+    let stats = dp.stats()?;
+    assert_eq!(stats["timer_fired"], 3, "{stats:?}");
+    assert_eq!(stats["arm_requests"], 4, "{stats:?}");
+    assert_eq!(stats["errors"], 0, "{stats:?}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn arp_for_a_vip_is_answered_only_by_a_live_master() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-arp")?;
+    let prog = dp.program()?;
+    dp.instance(
+        LO,
+        51,
+        OWN4.into(),
+        &["--state", "master", "--mac", "02:00:00:00:00:aa"],
+    )?;
+    dp.vip(LO, 51, VIP4.into())?;
+    dp.beat(Some(60_000))?;
+
+    let request = arp_request(MAC_B, CLIENT4, VIP4);
+    let (verdict, reply) = prog.run(&request, LO)?;
+    assert_eq!(verdict, XDP_TX);
+    let mut expect = vec![];
+    expect.extend(MAC_B); // to the requester
+    expect.extend(MAC_A); // from us
+    expect.extend([0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 2]);
+    expect.extend(MAC_A);
+    expect.extend(VIP4.octets());
+    expect.extend(MAC_B);
+    expect.extend(CLIENT4.octets());
+    assert_eq!(reply, expect, "the reply frame");
+
+    let verdict_of = |f: &[u8]| prog.run(f, LO).map(|(v, _)| v);
+    // Not a VIP, or a gratuitous ARP for the VIP (keepalived's): the kernel's.
+    assert_eq!(verdict_of(&arp_request(MAC_B, CLIENT4, OWN4))?, XDP_PASS);
+    let garp = &keepalived_frames()?[1].1;
+    assert_eq!(verdict_of(garp)?, XDP_PASS);
+
+    let before = dp.stats()?;
+    dp.beat(None)?;
+    assert_eq!(verdict_of(&request)?, XDP_DROP, "stale heartbeat");
+    dp.beat(Some(60_000))?;
+    dp.instance(LO, 51, OWN4.into(), &["--state", "backup"])?;
+    assert_eq!(verdict_of(&request)?, XDP_DROP, "backup");
+    dp.instance(LO, 51, OWN4.into(), &["--state", "master"])?;
+    assert_eq!(verdict_of(&request)?, XDP_TX, "master again");
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("arp_dropped_stale"), Some(&1), "{delta:?}");
+    assert_eq!(delta.get("arp_dropped_not_master"), Some(&1), "{delta:?}");
+    assert_eq!(delta.get("arp_replied"), Some(&1), "{delta:?}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-nd")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "master", "--router"])?;
+    dp.vip(LO, 53, VIP6.into())?;
+    dp.beat(Some(60_000))?;
+
+    let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
+    let (verdict, na) = prog.run(&ns, LO)?;
+    assert_eq!(verdict, XDP_TX);
+    assert_eq!(na.len(), ns.len());
+    assert_eq!(&na[0..6], &MAC_B, "to the requester");
+    assert_eq!(&na[6..12], &MAC_A, "from us");
+    let ip = &na[14..54];
+    assert_eq!(&ip[8..24], &VIP6.octets(), "from the VIP");
+    assert_eq!(&ip[24..40], &CLIENT6.octets(), "to the soliciting address");
+    assert_eq!(ip[7], 255);
+    let icmp = &na[54..];
+    assert_eq!(icmp[0], 136, "a Neighbor Advertisement");
+    assert_eq!(icmp[4], 0x80 | 0x40 | 0x20, "Router, Solicited, Override");
+    assert_eq!(&icmp[8..24], &VIP6.octets(), "target");
+    assert_eq!(&icmp[24..26], &[2, 1], "target link-layer option");
+    assert_eq!(&icmp[26..32], &MAC_A);
+    let len = (icmp.len() as u32).to_be_bytes();
+    assert_eq!(
+        checksum(&[&ip[8..24], &ip[24..40], &len, &[0, 0, 0, 58], icmp]),
+        0,
+        "ICMPv6 checksum"
+    );
+
+    // DAD (from ::) goes to the kernel; not master or stale: dropped.
+    let dad = neighbor_solicit(MAC_B, Ipv6Addr::UNSPECIFIED, VIP6);
+    assert_eq!(prog.run(&dad, LO)?.0, XDP_PASS);
+    dp.beat(None)?;
+    assert_eq!(prog.run(&ns, LO)?.0, XDP_DROP);
+    dp.beat(Some(60_000))?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "backup"])?;
+    assert_eq!(prog.run(&ns, LO)?.0, XDP_DROP);
+    // Not a VIP: the kernel's.
+    assert_eq!(
+        prog.run(&neighbor_solicit(MAC_B, CLIENT6, OWN6), LO)?.0,
+        XDP_PASS
+    );
+
+    let stats = dp.stats()?;
+    for (name, n) in [
+        ("ns_replied", 1),
+        ("ns_passed", 1),
+        ("ns_dropped_stale", 1),
+        ("ns_dropped_not_master", 1),
+        ("rx_ns", 5),
+    ] {
+        assert_eq!(stats[name], n, "{name}: {stats:?}");
+    }
+    Ok(())
+}
