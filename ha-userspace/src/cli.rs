@@ -27,6 +27,11 @@ pub enum Command {
         /// keepalived's config-id (`keepalived -i`): selects `@ID` lines.
         #[arg(long)]
         config_id: Option<String>,
+        /// How instances with datapath = "xdp" attach: native (driver) mode with a
+        /// logged fallback to generic, or one of them only. A veth in native mode
+        /// needs an XDP program on its peer for XDP_TX (ARP replies) to arrive.
+        #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
+        xdp_mode: ModeArg,
     },
     /// Validate a configuration; exits non-zero with file:line and what is wrong.
     CheckConfig {

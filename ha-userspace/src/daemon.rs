@@ -2,7 +2,9 @@
 //!
 //! For each (interface, family) one raw socket and one receive task ([`Demux`]);
 //! for each instance one task ([`Instance`]); one task watching links; one
-//! writing the status file. SIGTERM/SIGINT set the shutdown signal; every
+//! writing the status file; with the XDP datapath, the program attached to
+//! every VRRP interface, one task routing its events and one keeping its
+//! heartbeat fresh. SIGTERM/SIGINT set the shutdown signal; every
 //! instance then hands over (make-before-break by default) and removes its VIPs,
 //! and the daemon exits when the last instance has finished.
 
@@ -17,13 +19,18 @@ use tokio::{
 };
 use tracing::{info, warn};
 
+use ha_common::InstanceKey;
+
 use crate::{
     config::{Config, Datapath},
     demux::Demux,
-    instance::{Announcer, Instance, LinkChange, Parts},
+    ebpf::{AttachMode, EventStream, monotonic_ns},
+    instance::{Announcer, Inbound, Instance, LinkChange, Parts, XdpParts},
     net::{GratuitousSender, LinkInfo, NetEvent, Netlink, VrrpSocket},
     status::{InstanceStatus, SocketStatus, StatusBoard},
+    vrrp::{Version, timers},
     wire::Family,
+    xdp::{self, Xdp},
 };
 
 /// How the daemon runs, beyond the configuration.
@@ -31,6 +38,8 @@ use crate::{
 pub struct Options {
     /// Where to write the JSON status (none: not written).
     pub status_file: Option<PathBuf>,
+    /// How the XDP program is attached (native first by default).
+    pub xdp_mode: AttachMode,
 }
 
 /// Inbox depth per instance: adverts arrive at most every 10 ms per peer.
@@ -39,7 +48,7 @@ const INBOX: usize = 64;
 /// One receive socket being assembled.
 struct SocketEntry {
     socket: Arc<VrrpSocket>,
-    routes: HashMap<u8, mpsc::Sender<crate::demux::RxAdvert>>,
+    routes: HashMap<u8, mpsc::Sender<Inbound>>,
     index: usize,
 }
 
@@ -47,6 +56,9 @@ struct SocketEntry {
 pub async fn run(config: Config, opts: Options) -> Result<()> {
     let netlink = Netlink::new().context("opening rtnetlink")?;
     let epoch = Instant::now();
+    let epoch_ns = monotonic_ns();
+    let xdp = start_xdp(&config, opts.xdp_mode)?;
+    let mut event_routes = HashMap::new();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (links_tx, _) = broadcast::channel::<LinkChange>(64);
 
@@ -57,10 +69,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
     let mut senders: HashMap<u32, Arc<GratuitousSender>> = HashMap::new();
     let mut parts = Vec::new();
 
-    for (index, cfg) in config.instances.iter().enumerate() {
-        if cfg.datapath == Datapath::Xdp && index == 0 {
-            info!("datapath \"xdp\" is not in this build yet: adverts are received on raw sockets");
-        }
+    for cfg in &config.instances {
         let Some(ifname) = cfg.interface.clone() else {
             bail!(
                 "instance {}: an instance without `interface` is not supported yet",
@@ -91,7 +100,28 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
             }
         };
         let (tx, inbox) = mpsc::channel(INBOX);
-        entry.routes.insert(cfg.vrid, tx);
+        let xdp_parts = match (&xdp, cfg.datapath) {
+            (Some(x), Datapath::Xdp) => {
+                let family = if family == Family::Ipv6 {
+                    ha_common::maps::family::V6
+                } else {
+                    ha_common::maps::family::V4
+                };
+                let key = InstanceKey::new(link.ifindex(), cfg.vrid, family);
+                event_routes.insert(key, tx);
+                let mac = link.mac().map(|m| m.0).unwrap_or_default();
+                Some(XdpParts {
+                    maps: x.maps.clone(),
+                    epoch_ns,
+                    mac,
+                    key,
+                })
+            }
+            _ => {
+                entry.routes.insert(cfg.vrid, tx);
+                None
+            }
+        };
 
         let mut vips = Vec::new();
         let mut targets = Vec::new();
@@ -125,6 +155,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
             vips,
             Announcer::new(targets, cfg.garp.clone()),
             inbox,
+            xdp_parts,
         ));
     }
 
@@ -137,6 +168,10 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
     for entry in sockets.into_values() {
         // The socket joined the VRRP group when opened; unicast adverts reach it
         // too (a raw socket gets every IPPROTO_VRRP datagram of its interface).
+        if entry.routes.is_empty() {
+            // Every instance on this socket listens through XDP; it only sends.
+            continue;
+        }
         background.spawn(
             Demux {
                 socket: entry.socket,
@@ -147,11 +182,20 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
             .run(),
         );
     }
+    if let Some(x) = &xdp {
+        let events = EventStream::open(&x.pin_dir)?;
+        background.spawn(xdp::route_events(events, event_routes));
+        background.spawn(xdp::heartbeat(
+            x.maps.clone(),
+            heartbeat_max_age(&config),
+            board.clone(),
+        ));
+    }
     let events = netlink.events().context("subscribing to link events")?;
     background.spawn(watch_links(events, links_tx.clone()));
 
     let mut instances = JoinSet::new();
-    for (index, (cfg, (ifindex, socket, vips, announcer, inbox))) in
+    for (index, (cfg, (ifindex, socket, vips, announcer, inbox, xdp_parts))) in
         config.instances.iter().zip(parts).enumerate()
     {
         let instance = Instance::new(Parts {
@@ -163,6 +207,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
             announcer,
             netlink: netlink.clone(),
             inbox,
+            xdp: xdp_parts,
             board: board.clone(),
             epoch,
         })?;
@@ -191,11 +236,50 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
         break;
     }
     background.abort_all();
+    if let Some(x) = xdp {
+        x.stop();
+    }
     if let Some(path) = &opts.status_file {
         board.write(path);
     }
     info!("ha stopped");
     Ok(())
+}
+
+/// Loads and attaches the XDP program on the interfaces of the instances that
+/// use it; `None` when every instance runs on raw sockets.
+fn start_xdp(config: &Config, mode: AttachMode) -> Result<Option<Xdp>> {
+    let mut ifnames: Vec<String> = config
+        .instances
+        .iter()
+        .filter(|i| i.datapath == Datapath::Xdp)
+        .filter_map(|i| i.interface.clone())
+        .collect();
+    ifnames.sort();
+    ifnames.dedup();
+    if ifnames.is_empty() {
+        return Ok(None);
+    }
+    Xdp::start(&ifnames, mode).map(Some)
+}
+
+/// The heartbeat's maximum age: the fastest Master_Down_Interval among the XDP instances.
+fn heartbeat_max_age(config: &Config) -> std::time::Duration {
+    let fastest = config
+        .instances
+        .iter()
+        .filter(|i| i.datapath == Datapath::Xdp)
+        .map(|i| {
+            let version = if i.version == 3 {
+                Version::V3
+            } else {
+                Version::V2
+            };
+            timers::master_down_interval(version, i.priority, i.advert_int_cs)
+        })
+        .min()
+        .unwrap_or(std::time::Duration::from_secs(1));
+    xdp::heartbeat_max_age(fastest)
 }
 
 /// The interface `name`, looked up once.

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::{
+    instance::Inbound,
     net::VrrpSocket,
     status::StatusBoard,
     wire::{Advert, IpContext},
@@ -27,7 +28,7 @@ pub struct Demux {
     /// The socket shared with the instances that send on it.
     pub socket: Arc<VrrpSocket>,
     /// Instance inboxes by VRID.
-    pub routes: HashMap<u8, mpsc::Sender<RxAdvert>>,
+    pub routes: HashMap<u8, mpsc::Sender<Inbound>>,
     /// Where drops are counted.
     pub board: Arc<StatusBoard>,
     /// This socket's index in the status document.
@@ -69,10 +70,10 @@ impl Demux {
                 self.board.socket_drop(self.index, "unknown_vrid");
                 continue;
             };
-            match inbox.try_send(RxAdvert {
+            match inbox.try_send(Inbound::Advert(RxAdvert {
                 src: got.src,
                 advert,
-            }) {
+            })) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     self.board.socket_drop(self.index, "inbox_full")

@@ -15,3 +15,4 @@ pub mod net;
 pub mod status;
 pub mod vrrp;
 pub mod wire;
+pub mod xdp;

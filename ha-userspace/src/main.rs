@@ -32,6 +32,7 @@ fn run(cli: Cli) -> Result<()> {
             config,
             status_file,
             config_id,
+            xdp_mode,
         } => {
             let loaded = load(&config, config_id)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -40,6 +41,7 @@ fn run(cli: Cli) -> Result<()> {
                 .context("starting the tokio runtime")?;
             let opts = daemon::Options {
                 status_file: Some(status_file),
+                xdp_mode: xdp_mode.into(),
             };
             runtime.block_on(daemon::run(loaded.config, opts))
         }

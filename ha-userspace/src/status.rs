@@ -25,6 +25,9 @@ pub struct Status {
     pub instances: Vec<InstanceStatus>,
     /// One entry per receive socket: drops before an advert reaches an instance.
     pub sockets: Vec<SocketStatus>,
+    /// The XDP program's counters by name (summed over CPUs and interfaces),
+    /// refreshed with the heartbeat; empty on the socket datapath.
+    pub xdp: BTreeMap<&'static str, u64>,
 }
 
 /// One virtual router.
@@ -75,6 +78,7 @@ impl StatusBoard {
                 pid: std::process::id(),
                 instances,
                 sockets,
+                xdp: BTreeMap::new(),
             }),
             changed: Notify::new(),
         })
@@ -99,6 +103,17 @@ impl StatusBoard {
             *s.dropped.entry(reason).or_default() += 1;
         }
         self.changed.notify_one();
+    }
+
+    /// Replaces the XDP counters; wakes the writer only if one changed.
+    pub fn set_xdp(&self, counters: impl IntoIterator<Item = (&'static str, u64)>) {
+        let fresh: BTreeMap<_, _> = counters.into_iter().filter(|(_, v)| *v != 0).collect();
+        let mut doc = self.doc.lock().expect("status lock");
+        if doc.xdp != fresh {
+            doc.xdp = fresh;
+            drop(doc);
+            self.changed.notify_one();
+        }
     }
 
     /// A copy of the document.

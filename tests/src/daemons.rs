@@ -140,8 +140,16 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `ha run` on `host` with `conf` (keepalived syntax or TOML).
+    /// Starts `ha run` on `host` with `conf` (keepalived syntax or TOML). The XDP
+    /// program attaches in generic (SKB) mode: in native mode a veth drops the
+    /// ARP replies it transmits unless its peer runs an XDP program too (see
+    /// [`Daemon::ha_with`]).
     pub fn ha(host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
+        Daemon::ha_with(host, tag, conf, &["--xdp-mode", "skb"])
+    }
+
+    /// Starts `ha run` with extra arguments.
+    pub fn ha_with(host: &Host, tag: &str, conf: &str, extra: &[&str]) -> Result<Daemon> {
         let dir = workdir(host, tag)?;
         let conf_path = dir.join("keepalived.conf");
         fs::write(&conf_path, conf)?;
@@ -152,6 +160,7 @@ impl Daemon {
             .arg(&conf_path)
             .arg("--status-file")
             .arg(dir.join("status.json"))
+            .args(extra)
             .env("HA_LOG", "ha=debug,info")
             .spawn()?;
         Ok(Daemon {
@@ -214,6 +223,12 @@ impl Daemon {
         Ok(self.status()?["instances"][0]["counters"][name]
             .as_u64()
             .unwrap_or(0))
+    }
+
+    /// Counter `name` of the XDP program (`ha` on the XDP datapath; 0 when never
+    /// counted). Refreshed in the status about once a second.
+    pub fn xdp_counter(&self, name: &str) -> Result<u64> {
+        Ok(self.status()?["xdp"][name].as_u64().unwrap_or(0))
     }
 
     /// Waits until `ha` reports `state` for its first instance.

@@ -56,7 +56,7 @@ fn keepalived_master_then_ha(version: u8, vrid: u8) -> Result<()> {
         k.log()
     );
     ensure!(
-        h.counter("adverts_rx")? > 0,
+        h.counter("adverts_rx")? + h.counter("kernel_adverts")? > 0,
         "ha counted no advert from keepalived: {}",
         h.status()?
     );

@@ -6,6 +6,7 @@
 //! and nothing else.
 
 mod announce;
+pub mod kernel;
 mod rx;
 mod timers;
 
@@ -18,6 +19,8 @@ use tokio::{
 use tracing::{debug, error, info, warn};
 
 pub use announce::Announcer;
+
+use ha_common::event::event_kind;
 
 use crate::{
     config::{self, Vip},
@@ -32,6 +35,16 @@ use timers::Timers;
 
 /// A link went up (`true`) or down (`false`): (ifindex, up).
 pub type LinkChange = (u32, bool);
+
+/// What wakes an instance besides timers, links and shutdown.
+#[derive(Debug)]
+pub enum Inbound {
+    /// An advert decoded from the raw socket (`socket` datapath).
+    Advert(RxAdvert),
+    /// An event from the XDP program (`xdp` datapath): an advert that matters,
+    /// or the kernel's master-down timer.
+    Kernel(ha_common::Event),
+}
 
 /// Everything an instance task needs, resolved by the daemon.
 pub struct Parts {
@@ -49,17 +62,33 @@ pub struct Parts {
     pub announcer: Announcer,
     /// The shared rtnetlink connection.
     pub netlink: Netlink,
-    /// Adverts for this VRID, decoded.
-    pub inbox: mpsc::Receiver<RxAdvert>,
+    /// Adverts (socket datapath) or kernel events (XDP datapath) for this VRID.
+    pub inbox: mpsc::Receiver<Inbound>,
+    /// The XDP maps and what the instance writes there; `None` on the socket datapath.
+    pub xdp: Option<XdpParts>,
     /// Where state and counters are reported.
     pub board: Arc<StatusBoard>,
     /// The monotonic epoch shared by all instances.
     pub epoch: Instant,
 }
 
+/// What an instance on the XDP datapath needs besides [`Parts`].
+pub struct XdpParts {
+    /// The maps shared by all instances.
+    pub maps: kernel::SharedMaps,
+    /// CLOCK_MONOTONIC at the shared epoch.
+    pub epoch_ns: u64,
+    /// The MAC the kernel answers ARP/NS with (the interface's).
+    pub mac: [u8; 6],
+    /// Key of the instance in the maps.
+    pub key: ha_common::InstanceKey,
+}
+
 /// A running instance.
 pub struct Instance {
     p: Parts,
+    /// The instance's entries in the XDP maps; `None` on the socket datapath.
+    kernel: Option<kernel::Kernel>,
     fsm: Fsm,
     timers: Timers,
     version: Version,
@@ -70,6 +99,8 @@ pub struct Instance {
     /// Our interface is down: the instance rests in Initialize (reported as fault)
     /// until it comes back, as keepalived's FAULT state does.
     fault: bool,
+    /// The master last written to the status, to publish a new one once.
+    published_master: Option<IpAddr>,
     /// The successor of a make-before-break release has been heard: the next
     /// VIP removal waits [`RELEASE_LINGER`] first.
     linger: bool,
@@ -103,13 +134,32 @@ impl Instance {
         } else {
             vec![IpAddr::V4(VRRP_GROUP_V4)]
         };
+        let rx_check = RxCheck::new(&p.cfg, version);
+        let kernel = p.xdp.as_ref().map(|x| {
+            let vips = p
+                .vips
+                .iter()
+                .map(|(ifindex, v)| (*ifindex, v.addr))
+                .collect();
+            kernel::Kernel::new(
+                x.maps.clone(),
+                x.key,
+                x.epoch_ns,
+                src,
+                x.mac,
+                fsm.config(),
+                rx_check.auth(),
+                vips,
+            )
+        });
         let checksum = if p.cfg.v3_checksum_with_pseudo_header {
             ChecksumForm::PseudoHeader
         } else {
             ChecksumForm::MessageOnly
         };
         Ok(Instance {
-            rx_check: RxCheck::new(&p.cfg, version),
+            rx_check,
+            kernel,
             timers: Timers::new(p.epoch),
             fsm,
             version,
@@ -118,6 +168,7 @@ impl Instance {
             checksum,
             fault: false,
             linger: false,
+            published_master: None,
             p,
         })
     }
@@ -131,6 +182,9 @@ impl Instance {
     ) {
         // VIPs left behind by a daemon that was killed: a fresh start owns nothing.
         self.remove_vips().await;
+        if let Some(Err(e)) = self.kernel.as_mut().map(|k| k.install()) {
+            error!(instance = %self.p.cfg.name, error = %format!("{e:#}"), "cannot configure the XDP program");
+        }
         self.publish();
         if !*shutdown.borrow() {
             self.step(Input::Startup).await;
@@ -149,7 +203,10 @@ impl Instance {
                         self.step(Input::Shutdown { handover }).await;
                     }
                 }
-                Some(rx) = self.p.inbox.recv() => self.received(rx).await,
+                Some(inbound) = self.p.inbox.recv() => match inbound {
+                    Inbound::Advert(rx) => self.received(rx).await,
+                    Inbound::Kernel(event) => self.kernel_event(event).await,
+                },
                 change = links.recv() => match change {
                     Ok((ifindex, up)) if ifindex == self.p.ifindex => self.link_changed(up).await,
                     Ok(_) => {}
@@ -165,6 +222,9 @@ impl Instance {
         }
         self.p.announcer.stop();
         self.remove_vips().await;
+        if let Some(k) = &mut self.kernel {
+            k.remove();
+        }
         self.publish();
     }
 
@@ -182,6 +242,30 @@ impl Instance {
                 debug!(instance = %self.p.cfg.name, src = %rx.src, ?drop, "advert dropped");
                 self.p.board.count(self.p.index, drop.counter());
             }
+        }
+    }
+
+    /// An event of the XDP program. The kernel already validated the advert
+    /// (TTL, checksum, version, auth) and only reports those that matter.
+    async fn kernel_event(&mut self, event: ha_common::Event) {
+        match event.kind {
+            event_kind::MASTER_DOWN => {
+                self.p.board.count(self.p.index, "kernel_master_down");
+                self.step(Input::MasterDownTimer).await;
+            }
+            event_kind::ADVERT => {
+                self.p.board.count(self.p.index, "kernel_adverts");
+                let Some(src) = ha_common::addr::from_bytes(event.key.family, event.src) else {
+                    return;
+                };
+                let input = Input::AdvertReceived {
+                    src,
+                    priority: event.priority,
+                    advert_int_cs: event.advert_int_cs,
+                };
+                self.step(input).await;
+            }
+            _ => debug!(instance = %self.p.cfg.name, kind = event.kind, "unknown kernel event"),
         }
     }
 
@@ -206,11 +290,32 @@ impl Instance {
 
     /// Feeds one input to the state machine and carries out its actions in order.
     async fn step(&mut self, input: Input) {
-        let actions = self.fsm.handle(input, self.timers.now());
+        let now = self.timers.now();
+        let actions = self.fsm.handle(input, now);
         for action in actions.iter() {
+            // On the XDP datapath the master-down timer is the kernel's.
+            if let Some(k) = &self.kernel {
+                match action {
+                    Action::ArmMasterDownTimer { at } => {
+                        k.arm_master_down(at.saturating_sub(now));
+                        continue;
+                    }
+                    Action::CancelMasterDownTimer => {
+                        k.cancel_master_down();
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             if !self.timers.apply(action) {
                 self.execute(*action).await;
             }
+        }
+        if let Some(k) = &mut self.kernel {
+            k.update(self.fsm.priority(), self.fsm.preempt_hold_until());
+        }
+        if self.fsm.master().map(|m| m.addr) != self.published_master {
+            self.publish();
         }
     }
 
@@ -218,7 +323,14 @@ impl Instance {
         let name = &self.p.cfg.name;
         match action {
             Action::SendAdvert { priority } => self.send_advert(priority).await,
-            Action::AddVips => self.add_vips().await,
+            Action::AddVips => {
+                // The kernel answers ARP for the VIPs from now on: the address and
+                // the answer appear together.
+                if let Some(k) = &mut self.kernel {
+                    k.set_state(State::Master);
+                }
+                self.add_vips().await;
+            }
             Action::RemoveVips => {
                 self.p.announcer.stop();
                 if std::mem::take(&mut self.linger) {
@@ -236,6 +348,9 @@ impl Instance {
             },
             Action::StateChanged { from, to } => {
                 info!(instance = %name, ?from, ?to, priority = self.fsm.priority(), "state changed");
+                if let Some(k) = &mut self.kernel {
+                    k.set_state(to);
+                }
                 if to == State::Master {
                     self.p.board.count(self.p.index, "became_master");
                 }
@@ -311,7 +426,8 @@ impl Instance {
     }
 
     /// Reports state, priority and master to the status board.
-    fn publish(&self) {
+    fn publish(&mut self) {
+        self.published_master = self.fsm.master().map(|m| m.addr);
         let state = match (self.fsm.state(), self.fault) {
             (State::Initialize, true) => "fault",
             (State::Initialize, false) => "init",

@@ -1,0 +1,157 @@
+//! The XDP datapath seen from one instance: what the controller writes into
+//! the maps for it (its configuration, state, VIPs) and how the state
+//! machine's master-down timer becomes the kernel's `bpf_timer`.
+//!
+//! In this datapath the kernel receives every advert, re-arms the master-down
+//! timer itself and wakes the controller only when something changed, so the
+//! controller never runs a master-down timer of its own.
+
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::Result;
+use ha_common::{
+    addr,
+    maps::{InstanceConf, InstanceKey, VipKey, state},
+};
+use tracing::warn;
+
+use crate::{ebpf::Maps, vrrp::State, wire::Auth};
+
+/// The maps, shared by every instance of the daemon.
+pub type SharedMaps = Arc<Mutex<Maps>>;
+
+/// One instance's entries in the XDP program's maps.
+pub struct Kernel {
+    maps: SharedMaps,
+    key: InstanceKey,
+    conf: InstanceConf,
+    vips: Vec<VipKey>,
+    /// CLOCK_MONOTONIC at the state machine's epoch: turns its `Duration`s
+    /// into the kernel's nanoseconds.
+    epoch_ns: u64,
+}
+
+impl Kernel {
+    /// The entries for an instance; nothing is written until [`install`](Self::install).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        maps: SharedMaps,
+        key: InstanceKey,
+        epoch_ns: u64,
+        own: IpAddr,
+        mac: [u8; 6],
+        fsm: &crate::vrrp::Config,
+        auth: &Auth,
+        vips: Vec<(u32, IpAddr)>,
+    ) -> Kernel {
+        let conf = InstanceConf {
+            state: state::INIT,
+            priority: fsm.priority,
+            version: fsm.version.number(),
+            preempt: u8::from(fsm.preempt || fsm.priority == 255),
+            flags: 0,
+            advert_int_cs: fsm.advert_int_cs,
+            mac,
+            preempt_hold_until_ns: 0,
+            own_addr: addr::to_bytes(own),
+            auth_type: auth.auth_type(),
+            _pad: [0; 7],
+            auth_data: auth.data(),
+        };
+        let vips = vips
+            .into_iter()
+            .map(|(ifindex, ip)| VipKey::from_ip(ifindex, ip))
+            .collect();
+        Kernel {
+            maps,
+            key,
+            conf,
+            vips,
+            epoch_ns,
+        }
+    }
+
+    /// Writes the instance (state INIT) and its VIPs.
+    pub fn install(&mut self) -> Result<()> {
+        let mut maps = self.maps.lock().expect("maps lock");
+        maps.set_instance(self.key, self.conf)?;
+        for vip in &self.vips {
+            maps.set_vip(*vip, self.key)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the instance, its peer and timer, and its VIPs.
+    pub fn remove(&mut self) {
+        let mut maps = self.maps.lock().expect("maps lock");
+        for vip in &self.vips {
+            if let Err(e) = maps.remove_vip(*vip) {
+                warn!(error = %format!("{e:#}"), "cannot remove a VIP from the XDP map");
+            }
+        }
+        if let Err(e) = maps.remove_instance(self.key) {
+            warn!(error = %format!("{e:#}"), "cannot remove the instance from the XDP maps");
+        }
+    }
+
+    /// Tells the kernel the state: MASTER answers ARP/NS for the VIPs (Releasing
+    /// still holds them), BACKUP keeps the master-down timer, INIT does neither.
+    pub fn set_state(&mut self, s: State) {
+        let new = match s {
+            State::Master | State::Releasing => state::MASTER,
+            State::Backup => state::BACKUP,
+            State::Initialize => state::INIT,
+        };
+        if new == self.conf.state {
+            return;
+        }
+        let mut maps = self.maps.lock().expect("maps lock");
+        if self.conf.state == state::INIT && new == state::BACKUP {
+            // Coming back from INIT: let the first advert of the current master
+            // be reported once, as if after silence.
+            let _ = maps.forget_peer(self.key);
+        }
+        self.conf.state = new;
+        if let Err(e) = maps.set_state(self.key, new) {
+            warn!(error = %format!("{e:#}"), "cannot write the instance state to the XDP map");
+        }
+    }
+
+    /// The effective priority or the preempt hold changed.
+    pub fn update(&mut self, priority: u8, hold_until: Option<Duration>) {
+        let hold_ns = hold_until.map_or(0, |d| self.epoch_ns + d.as_nanos() as u64);
+        if priority == self.conf.priority && hold_ns == self.conf.preempt_hold_until_ns {
+            return;
+        }
+        self.conf.priority = priority;
+        self.conf.preempt_hold_until_ns = hold_ns;
+        if let Err(e) = self
+            .maps
+            .lock()
+            .expect("maps lock")
+            .set_instance(self.key, self.conf)
+        {
+            warn!(error = %format!("{e:#}"), "cannot update the instance in the XDP map");
+        }
+    }
+
+    /// Arms the kernel's master-down timer to fire `delay` from now.
+    pub fn arm_master_down(&self, delay: Duration) {
+        let maps = self.maps.lock().expect("maps lock");
+        if let Err(e) = maps.arm_master_down(self.key, delay.as_nanos() as u64) {
+            warn!(error = %format!("{e:#}"), "cannot arm the kernel master-down timer");
+        }
+    }
+
+    /// Cancels the kernel's master-down timer.
+    pub fn cancel_master_down(&self) {
+        let maps = self.maps.lock().expect("maps lock");
+        if let Err(e) = maps.cancel_master_down(self.key) {
+            warn!(error = %format!("{e:#}"), "cannot cancel the kernel master-down timer");
+        }
+    }
+}
