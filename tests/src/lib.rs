@@ -41,8 +41,10 @@
 
 mod addr;
 mod bins;
+pub mod capture;
 mod command;
 pub mod daemons;
+pub mod fault;
 mod host;
 mod icmp;
 pub mod names;
@@ -57,6 +59,7 @@ use anyhow::{Result, bail};
 
 pub use addr::{Mac, Subnet};
 pub use bins::ha_bin;
+pub use capture::{Capture, Frame};
 pub use command::{Enter, HostCommand};
 pub use daemons::{Daemon, Group, Kind};
 pub use host::Host;

@@ -3,8 +3,10 @@
 //! Every command but `setup` runs `setup` first, so a fresh Debian machine needs
 //! nothing but root and this repository.
 
+mod bench;
 mod build;
 mod cmd;
+mod demo;
 mod setup;
 mod test;
 
@@ -42,8 +44,8 @@ enum Command {
     Unload { iface: String },
     /// Two nodes and a client in namespaces, a failover, and a timeline.
     Demo,
-    /// Failover and cost measurements against keepalived.
-    Bench,
+    /// Failover and cost measurements against keepalived (markdown on stdout).
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -86,14 +88,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo => {
             setup::run()?;
             build::all()?;
-            println!(
-                "not yet: the demo (two nodes, a client, a failover timeline) arrives with the daemon"
-            );
-            Ok(())
+            demo::run()
         }
-        Command::Bench => {
-            println!("not yet: the failover benchmark arrives with the daemon");
-            Ok(())
+        Command::Bench(args) => {
+            setup::run()?;
+            build::all()?;
+            bench::run(args)
         }
     }
 }
