@@ -263,7 +263,12 @@ fn start_xdp(config: &Config, mode: AttachMode) -> Result<Option<Xdp>> {
     Xdp::start(&ifnames, mode).map(Some)
 }
 
-/// The heartbeat's maximum age: the fastest Master_Down_Interval among the XDP instances.
+/// The heartbeat's maximum age. A backup takes over Master_Down_Interval after
+/// the last advert it heard, and that advert went out up to one interval before
+/// the daemon died; so a heartbeat that goes stale within Master_Down_Interval
+/// minus one interval of the death silences the dead host's ARP/NS replies
+/// before any backup takes over (at our own priority, the shortest interval
+/// any backup of ours can have).
 fn heartbeat_max_age(config: &Config) -> std::time::Duration {
     let fastest = config
         .instances
@@ -276,6 +281,7 @@ fn heartbeat_max_age(config: &Config) -> std::time::Duration {
                 Version::V2
             };
             timers::master_down_interval(version, i.priority, i.advert_int_cs)
+                .saturating_sub(i.advert_int())
         })
         .min()
         .unwrap_or(std::time::Duration::from_secs(1));

@@ -99,10 +99,11 @@ pub async fn route_events(
 }
 
 /// How stale the heartbeat may get before the kernel stops answering ARP and
-/// NS for our VIPs: about the fastest Master_Down_Interval of our instances, so
-/// a dead daemon's host falls silent by the time a backup takes over.
-pub fn heartbeat_max_age(fastest_master_down: Duration) -> Duration {
-    fastest_master_down.clamp(Duration::from_millis(100), Duration::from_secs(1))
+/// NS for our VIPs: `wanted` (see the daemon), clamped to 50 ms – 1 s. Below
+/// 50 ms this VM's scheduling stalls would silence a live master; at 0.01 s
+/// adverts a dead host may therefore answer a few ms past the takeover.
+pub fn heartbeat_max_age(wanted: Duration) -> Duration {
+    wanted.clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
 /// Refreshes the heartbeat four times per `max_age`, for as long as the

@@ -127,6 +127,21 @@ fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
         logs(&d)
     );
     ensure!(owns(n2, vip), "the new master has no VIP");
+    // The dead daemon's host still has the address configured, but its XDP
+    // program stopped answering ARP when the heartbeat went stale (by the
+    // takeover): only the new master answers (keepalived's host keeps answering).
+    let arp = topo
+        .client()
+        .arping(vip.to_string().parse()?, 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.answered_only_by(n2.mac()),
+        "ARP for the VIP after kill -9: {arp:?}\n{}",
+        logs(&d)
+    );
+    ensure!(
+        owns(n1, vip),
+        "the test expects the dead daemon's host to keep the address"
+    );
     // Its gratuitous ARP moved the client over.
     wait_until(
         "client's neighbour entry to follow",
@@ -515,5 +530,84 @@ fn one_daemon_runs_several_instances_of_both_families() -> Result<()> {
         "n2 lacks a VIP\n{}",
         both()
     );
+    Ok(())
+}
+
+/// A bpffs directory removed on drop (its pinned link detaches the program).
+struct PortPin(std::path::PathBuf);
+
+impl Drop for PortPin {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    // XDP_TX on a veth in native mode reaches the peer only if the peer runs an
+    // XDP program too: the same program, with no instances, on each bridge port.
+    let mut ports = Vec::new();
+    for n in [n1, n2] {
+        let pin = PortPin(format!("/sys/fs/bpf/{}-port-{}", topo.prefix(), n.bridge_port()).into());
+        topo.bridge_command(hatest::ha_bin()?)
+            .args([
+                "datapath",
+                "attach",
+                "--mode",
+                "native",
+                "--interface",
+                n.bridge_port(),
+                "--pin-dir",
+            ])
+            .arg(&pin.0)
+            .run_ok()?;
+        ports.push(pin);
+    }
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let group = Group::v3(23, vip, 24);
+    let native = ["--xdp-mode", "native"];
+    let d = vec![
+        Daemon::ha_with(n1, "ha", &group.keepalived_conf(n1, 200), &native)?,
+        Daemon::ha_with(n2, "ha", &group.keepalived_conf(n2, 100), &native)?,
+    ];
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+    let link = n1.run_ok("ip", ["-d", "link", "show", "dev", &n1.ifname])?;
+    ensure!(
+        String::from_utf8_lossy(&link.stdout).contains("xdp "),
+        "not in native mode: {link:?}"
+    );
+    let vip4 = topo.subnet().vip4(0);
+    let arp = topo.client().arping(vip4, 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.answered_only_by(n1.mac()),
+        "ARP for the VIP: {arp:?}\n{}",
+        logs(&d)
+    );
+    wait_until(
+        "XDP to count its ARP replies",
+        Duration::from_secs(3),
+        || Ok(d[0].xdp_counter("arp_replied")? > 0),
+    )
+    .with_context(|| format!("{}", d[0].status().unwrap_or_default()))?;
+
+    d[0].crash()?;
+    d[1].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    let arp = topo.client().arping(vip4, 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.answered_only_by(n2.mac()),
+        "ARP for the VIP after kill -9: {arp:?}\n{}",
+        logs(&d)
+    );
+    drop(ports);
     Ok(())
 }

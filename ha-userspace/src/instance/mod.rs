@@ -360,6 +360,17 @@ impl Instance {
                 debug!(instance = %name, ours, theirs, "advert with another interval dropped (RFC 3768 §7.1)");
                 self.p.board.count(self.p.index, "rx_interval_mismatch");
             }
+            Action::Ignored(Ignore::Outranked)
+                if self.fsm.state() == State::Master && self.p.cfg.lower_prio_readvert =>
+            {
+                // A lower-priority router spoke as master (a stalled backup's brief
+                // takeover, or a split brain healing): besides the advert RFC 9568
+                // asks for, announce the VIPs again so neighbours it misled with
+                // its gratuitous ARP come back (keepalived's garp_lower_prio_repeat).
+                debug!(instance = %name, "lower-priority advert while master: re-announcing");
+                self.p.board.count(self.p.index, "lower_prio_reannounce");
+                self.p.announcer.start();
+            }
             Action::Ignored(reason) => debug!(instance = %name, ?reason, "input ignored"),
             _ => {}
         }
