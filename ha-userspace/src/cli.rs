@@ -6,6 +6,24 @@ use clap::{Parser, Subcommand};
 
 pub use crate::ebpf::command::{DatapathCommand, ModeArg};
 
+/// `--datapath` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum DatapathArg {
+    /// Adverts and ARP in the XDP program.
+    Xdp,
+    /// Raw sockets only.
+    Socket,
+}
+
+impl From<DatapathArg> for crate::config::Datapath {
+    fn from(d: DatapathArg) -> Self {
+        match d {
+            DatapathArg::Xdp => crate::config::Datapath::Xdp,
+            DatapathArg::Socket => crate::config::Datapath::Socket,
+        }
+    }
+}
+
 /// ha — a VRRP daemon with its per-packet work in XDP.
 #[derive(Debug, Parser)]
 #[command(name = "ha", version, about)]
@@ -32,6 +50,10 @@ pub enum Command {
         /// needs an XDP program on its peer for XDP_TX (ARP replies) to arrive.
         #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
         xdp_mode: ModeArg,
+        /// Use this datapath for every instance, whatever the configuration says
+        /// (keepalived.conf has no such keyword; the default there is xdp).
+        #[arg(long, value_enum)]
+        datapath: Option<DatapathArg>,
     },
     /// Validate a configuration; exits non-zero with file:line and what is wrong.
     CheckConfig {

@@ -33,8 +33,14 @@ fn run(cli: Cli) -> Result<()> {
             status_file,
             config_id,
             xdp_mode,
+            datapath,
         } => {
-            let loaded = load(&config, config_id)?;
+            let mut loaded = load(&config, config_id)?;
+            if let Some(d) = datapath {
+                for i in &mut loaded.config.instances {
+                    i.datapath = d.into();
+                }
+            }
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

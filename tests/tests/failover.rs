@@ -14,6 +14,11 @@ use std::{
 use anyhow::{Context, Result, ensure};
 use hatest::{Daemon, Group, Host, Topology, require_root, wait_until};
 
+/// `ha run` arguments of the XDP datapath (generic mode: see `Daemon::ha`).
+const XDP: &[&str] = &["--xdp-mode", "skb"];
+/// `ha run` arguments of the raw-socket datapath.
+const SOCKET: &[&str] = &["--datapath", "socket"];
+
 /// Room for process start-up, netlink and this VM's scheduling on top of an RFC bound.
 const MARGIN: Duration = Duration::from_millis(700);
 
@@ -24,11 +29,11 @@ fn master_down(advert_int: f64, priority: u8) -> Duration {
 }
 
 /// Starts `ha` on each node with its priority, in order.
-fn start(topo: &Topology, group: &Group, prios: &[u8]) -> Result<Vec<Daemon>> {
+fn start(topo: &Topology, group: &Group, prios: &[u8], dp: &[&str]) -> Result<Vec<Daemon>> {
     topo.nodes()
         .iter()
         .zip(prios)
-        .map(|(n, p)| Daemon::ha(n, "ha", &group.keepalived_conf(n, *p)))
+        .map(|(n, p)| Daemon::ha_with(n, "ha", &group.keepalived_conf(n, *p), dp))
         .collect()
 }
 
@@ -42,8 +47,8 @@ fn logs(daemons: &[Daemon]) -> String {
 
 /// Starts `ha` on each node (the first must have the highest priority) and
 /// waits until the first is master and every other one backup.
-fn start_settled(topo: &Topology, group: &Group, prios: &[u8]) -> Result<Vec<Daemon>> {
-    let d = start(topo, group, prios)?;
+fn start_settled(topo: &Topology, group: &Group, prios: &[u8], dp: &[&str]) -> Result<Vec<Daemon>> {
+    let d = start(topo, group, prios, dp)?;
     d[0].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
     for other in &d[1..] {
@@ -75,7 +80,7 @@ fn highest_priority_wins_and_only_it_answers_arp() -> Result<()> {
     };
     let vip = topo.subnet().vip4(0);
     let group = Group::v3(10, vip.into(), 24);
-    let d = start(&topo, &group, &[100, 200])?;
+    let d = start(&topo, &group, &[100, 200], XDP)?;
     d[1].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
     d[0].wait_state("backup", Duration::from_secs(1))
@@ -94,9 +99,7 @@ fn highest_priority_wins_and_only_it_answers_arp() -> Result<()> {
     Ok(())
 }
 
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
+fn kill_9_hands_over(dp: &[&str]) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let [n1, n2] = topo.nodes() else {
@@ -104,7 +107,7 @@ fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
     };
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(11, vip, 24);
-    let d = start_settled(&topo, &group, &[200, 100])?;
+    let d = start_settled(&topo, &group, &[200, 100], dp)?;
     // The client talks to the VIP, so it holds a neighbour entry for the old master
     // (Linux lets gratuitous ARP update an entry, not create one).
     ensure!(
@@ -127,21 +130,24 @@ fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
         logs(&d)
     );
     ensure!(owns(n2, vip), "the new master has no VIP");
-    // The dead daemon's host still has the address configured, but its XDP
-    // program stopped answering ARP when the heartbeat went stale (by the
-    // takeover): only the new master answers (keepalived's host keeps answering).
-    let arp = topo
-        .client()
-        .arping(vip.to_string().parse()?, 3, Duration::from_millis(50))?;
-    ensure!(
-        arp.answered_only_by(n2.mac()),
-        "ARP for the VIP after kill -9: {arp:?}\n{}",
-        logs(&d)
-    );
-    ensure!(
-        owns(n1, vip),
-        "the test expects the dead daemon's host to keep the address"
-    );
+    // The raw-socket datapath, like keepalived, leaves the dead host answering.
+    if dp != SOCKET {
+        // The dead daemon's host still has the address configured, but its XDP
+        // program stopped answering ARP when the heartbeat went stale (by the
+        // takeover): only the new master answers (keepalived's host keeps answering).
+        let arp = topo
+            .client()
+            .arping(vip.to_string().parse()?, 3, Duration::from_millis(50))?;
+        ensure!(
+            arp.answered_only_by(n2.mac()),
+            "ARP for the VIP after kill -9: {arp:?}\n{}",
+            logs(&d)
+        );
+        ensure!(
+            owns(n1, vip),
+            "the test expects the dead daemon's host to keep the address"
+        );
+    }
     // Its gratuitous ARP moved the client over.
     wait_until(
         "client's neighbour entry to follow",
@@ -157,9 +163,7 @@ fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
     Ok(())
 }
 
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn link_down_hands_over_and_the_better_master_preempts_when_back() -> Result<()> {
+fn link_down_hands_over(dp: &[&str]) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let [n1, n2] = topo.nodes() else {
@@ -167,7 +171,7 @@ fn link_down_hands_over_and_the_better_master_preempts_when_back() -> Result<()>
     };
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(12, vip, 24);
-    let d = start_settled(&topo, &group, &[200, 100])?;
+    let d = start_settled(&topo, &group, &[200, 100], dp)?;
 
     let outage = thread::scope(|s| -> Result<Duration> {
         let probe = s.spawn(|| topo.client().ping(vip, 200, Duration::from_millis(10)));
@@ -201,9 +205,7 @@ fn link_down_hands_over_and_the_better_master_preempts_when_back() -> Result<()>
     Ok(())
 }
 
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn sigterm_hands_over_without_losing_a_probe() -> Result<()> {
+fn sigterm_hands_over(dp: &[&str]) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let [n1, n2] = topo.nodes() else {
@@ -211,7 +213,7 @@ fn sigterm_hands_over_without_losing_a_probe() -> Result<()> {
     };
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(13, vip, 24);
-    let d = start_settled(&topo, &group, &[200, 100])?;
+    let d = start_settled(&topo, &group, &[200, 100], dp)?;
 
     let report = thread::scope(|s| -> Result<_> {
         let probe = s.spawn(|| topo.client().ping(vip, 150, Duration::from_millis(10)));
@@ -250,7 +252,7 @@ fn a_returning_master_preempts_unless_nopreempt() -> Result<()> {
         let vip: IpAddr = topo.subnet().vip4(0).into();
         let mut group = Group::v3(14, vip, 24);
         group.nopreempt = nopreempt;
-        let mut d = start(&topo, &group, &[200, 100])?;
+        let mut d = start(&topo, &group, &[200, 100], XDP)?;
         d[0].wait_state("master", Duration::from_secs(3))
             .with_context(|| logs(&d))?;
         d[0].crash()?;
@@ -327,7 +329,7 @@ fn equal_priorities_elect_the_higher_address() -> Result<()> {
     let split = "table inet split {\n chain out {\n type filter hook output priority 0;\n ip protocol vrrp drop\n }\n}";
     n1.nft(split)?;
     n2.nft(split)?;
-    let d = start(&topo, &group, &[100, 100])?;
+    let d = start(&topo, &group, &[100, 100], XDP)?;
     d[0].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
     d[1].wait_state("master", Duration::from_secs(3))
@@ -360,7 +362,7 @@ fn an_ipv6_vip_fails_over() -> Result<()> {
     };
     let vip: IpAddr = topo.subnet().vip6(0).into();
     let group = Group::v3(17, vip, 64);
-    let d = start_settled(&topo, &group, &[200, 100])?;
+    let d = start_settled(&topo, &group, &[200, 100], XDP)?;
     ensure!(
         topo.client()
             .ping(vip, 3, Duration::from_millis(20))?
@@ -402,7 +404,7 @@ fn unicast_peers_work_when_multicast_is_dropped() -> Result<()> {
     let no_mcast = "table inet nomcast {\n chain out {\n type filter hook output priority 0;\n ip daddr 224.0.0.18 drop\n }\n}";
     n1.nft(no_mcast)?;
     n2.nft(no_mcast)?;
-    let d = start_settled(&topo, &group, &[200, 100])?;
+    let d = start_settled(&topo, &group, &[200, 100], XDP)?;
     thread::sleep(Duration::from_millis(800));
     ensure!(
         d[1].state()? == "backup",
@@ -419,9 +421,7 @@ fn unicast_peers_work_when_multicast_is_dropped() -> Result<()> {
     Ok(())
 }
 
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn a_v2_password_mismatch_is_ignored_and_counted() -> Result<()> {
+fn password_mismatch(dp: &[&str]) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let [n1, n2] = topo.nodes() else {
@@ -432,9 +432,9 @@ fn a_v2_password_mismatch_is_ignored_and_counted() -> Result<()> {
     group.version = 2;
     group.advert_int = 1.0;
     group.password = Some("secret12".into());
-    let a = Daemon::ha(n1, "ha", &group.keepalived_conf(n1, 200))?;
+    let a = Daemon::ha_with(n1, "ha", &group.keepalived_conf(n1, 200), dp)?;
     group.password = Some("other123".into());
-    let b = Daemon::ha(n2, "ha", &group.keepalived_conf(n2, 100))?;
+    let b = Daemon::ha_with(n2, "ha", &group.keepalived_conf(n2, 100), dp)?;
     a.wait_state("master", Duration::from_secs(5))
         .with_context(|| a.log())?;
     // n2 discards every advert of n1 (RFC 2338 §7.1), so it times out and becomes master too.
@@ -460,7 +460,7 @@ fn three_nodes_hand_over_to_the_next_highest() -> Result<()> {
     let topo = Topology::builder().nodes(3).build()?;
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(20, vip, 24);
-    let d = start_settled(&topo, &group, &[250, 100, 200])?;
+    let d = start_settled(&topo, &group, &[250, 100, 200], XDP)?;
     d[0].crash()?;
     d[2].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
@@ -610,4 +610,52 @@ fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
     );
     drop(ports);
     Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
+    kill_9_hands_over(XDP)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn kill_9_of_the_master_hands_over_within_the_rfc_bound_on_sockets() -> Result<()> {
+    kill_9_hands_over(SOCKET)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn link_down_hands_over_and_the_better_master_preempts_when_back() -> Result<()> {
+    link_down_hands_over(XDP)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn link_down_hands_over_and_the_better_master_preempts_when_back_on_sockets() -> Result<()> {
+    link_down_hands_over(SOCKET)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn sigterm_hands_over_without_losing_a_probe() -> Result<()> {
+    sigterm_hands_over(XDP)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn sigterm_hands_over_without_losing_a_probe_on_sockets() -> Result<()> {
+    sigterm_hands_over(SOCKET)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_v2_password_mismatch_is_ignored_and_counted() -> Result<()> {
+    password_mismatch(XDP)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_v2_password_mismatch_is_ignored_and_counted_on_sockets() -> Result<()> {
+    password_mismatch(SOCKET)
 }
