@@ -229,7 +229,7 @@ impl Instance {
     }
 
     async fn received(&mut self, rx: RxAdvert) {
-        self.p.board.count(self.p.index, "adverts_rx");
+        self.p.board.count_quietly(self.p.index, "adverts_rx");
         match self.rx_check.check(&rx) {
             Ok((input, address_list_differs)) => {
                 if address_list_differs {
@@ -396,7 +396,7 @@ impl Instance {
                 Err(e) => Err(e.into()),
             };
             match sent {
-                Ok(()) => self.p.board.count(self.p.index, "adverts_tx"),
+                Ok(()) => self.p.board.count_quietly(self.p.index, "adverts_tx"),
                 Err(e) => {
                     self.p.board.count(self.p.index, "tx_errors");
                     // A down link fails every send; the fault path reports that once.
