@@ -612,50 +612,34 @@ fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
     Ok(())
 }
 
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn kill_9_of_the_master_hands_over_within_the_rfc_bound() -> Result<()> {
-    kill_9_hands_over(XDP)
+/// One `#[test]` per datapath for each scenario taking the `ha run` arguments.
+macro_rules! on_both_datapaths {
+    ($($scenario:ident: $xdp:ident, $socket:ident;)+) => {$(
+        #[test]
+        #[ignore = "needs root: run by cargo xtask test"]
+        fn $xdp() -> Result<()> {
+            $scenario(XDP)
+        }
+
+        #[test]
+        #[ignore = "needs root: run by cargo xtask test"]
+        fn $socket() -> Result<()> {
+            $scenario(SOCKET)
+        }
+    )+};
 }
 
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn kill_9_of_the_master_hands_over_within_the_rfc_bound_on_sockets() -> Result<()> {
-    kill_9_hands_over(SOCKET)
-}
-
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn link_down_hands_over_and_the_better_master_preempts_when_back() -> Result<()> {
-    link_down_hands_over(XDP)
-}
-
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn link_down_hands_over_and_the_better_master_preempts_when_back_on_sockets() -> Result<()> {
-    link_down_hands_over(SOCKET)
-}
-
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn sigterm_hands_over_without_losing_a_probe() -> Result<()> {
-    sigterm_hands_over(XDP)
-}
-
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn sigterm_hands_over_without_losing_a_probe_on_sockets() -> Result<()> {
-    sigterm_hands_over(SOCKET)
-}
-
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn a_v2_password_mismatch_is_ignored_and_counted() -> Result<()> {
-    password_mismatch(XDP)
-}
-
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn a_v2_password_mismatch_is_ignored_and_counted_on_sockets() -> Result<()> {
-    password_mismatch(SOCKET)
+on_both_datapaths! {
+    kill_9_hands_over:
+        kill_9_of_the_master_hands_over_within_the_rfc_bound,
+        kill_9_of_the_master_hands_over_within_the_rfc_bound_on_sockets;
+    link_down_hands_over:
+        link_down_hands_over_and_the_better_master_preempts_when_back,
+        link_down_hands_over_and_the_better_master_preempts_when_back_on_sockets;
+    sigterm_hands_over:
+        sigterm_hands_over_without_losing_a_probe,
+        sigterm_hands_over_without_losing_a_probe_on_sockets;
+    password_mismatch:
+        a_v2_password_mismatch_is_ignored_and_counted,
+        a_v2_password_mismatch_is_ignored_and_counted_on_sockets;
 }
