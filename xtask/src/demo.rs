@@ -676,9 +676,10 @@ fn print_summary(
         PROBE.as_millis()
     );
     println!(
-        "  ¹ After kill -9 nobody removes the VIP from node1: its kernel keeps answering until the\n    \
-         new master's gratuitous ARP moves the client, so no ping is lost; the restarted ha\n    \
-         removes the leftover VIP. (The XDP ARP gate of a later issue closes this gap.)"
+        "  ¹ After kill -9 nobody removes the VIP from node1: its kernel keeps answering clients\n    \
+         that already know its MAC until the new master's gratuitous ARP moves them, so no ping\n    \
+         is lost; the restarted ha removes the leftover VIP. node1's XDP program stops answering\n    \
+         ARP for the VIP once the heartbeat is stale, so no new client is sent there."
     );
     println!(
         "  GARP after: from the step to the new master's first gratuitous ARP on the client's wire.\n  \

@@ -728,7 +728,9 @@ fn print_report(
             "¹ kill -9: the dead master's kernel keeps the VIP (no daemon is left to remove it) and \
              goes on answering the client until the new master's gratuitous ARP moves the client \
              over, so a ping outage of ~0 is expected for both daemons here; the takeover time \
-             (b) is the number that matters. (The XDP ARP gate, a later issue, changes this for ha.)"
+             (b) is the number that matters. ha's XDP program stops answering ARP for the VIP once \
+             the dead daemon's heartbeat is stale (before the takeover), but a client whose ARP \
+             entry is still fresh keeps sending to the dead host, whose kernel still has the address."
         );
         println!();
     }
