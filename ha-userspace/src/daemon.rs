@@ -170,6 +170,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
         // too (a raw socket gets every IPPROTO_VRRP datagram of its interface).
         if entry.routes.is_empty() {
             // Every instance on this socket listens through XDP; it only sends.
+            entry.socket.stop_receiving()?;
             continue;
         }
         background.spawn(

@@ -307,6 +307,40 @@ impl VrrpSocket {
         Ok(())
     }
 
+    /// Makes the socket send-only: a classic BPF filter that accepts nothing, so
+    /// the kernel no longer queues every received advert for a reader that never
+    /// comes (the XDP datapath receives adverts in the kernel). keepalived does
+    /// the same to its send sockets.
+    pub fn stop_receiving(&self) -> Result<(), NetError> {
+        // One instruction: BPF_RET | BPF_K with k = 0, "keep 0 bytes".
+        let mut drop_all = [libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        let prog = libc::sock_fprog {
+            len: 1,
+            filter: drop_all.as_mut_ptr(),
+        };
+        sys::setsockopt(
+            self.fd.get_ref(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &prog,
+        )
+        .map_err(|e| {
+            NetError::io(
+                format!(
+                    "SO_ATTACH_FILTER of the {} VRRP socket on {}",
+                    self.family, self.ifname
+                ),
+                "CAP_NET_RAW",
+                e,
+            )
+        })
+    }
+
     /// Datagrams dropped because their source was our own address.
     pub fn own_dropped(&self) -> u64 {
         self.own_dropped.load(Ordering::Relaxed)
