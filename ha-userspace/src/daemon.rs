@@ -237,9 +237,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
         break;
     }
     background.abort_all();
-    if let Some(x) = xdp {
-        x.stop();
-    }
+    drop(xdp); // detaches and unpins
     if let Some(path) = &opts.status_file {
         board.write(path);
     }

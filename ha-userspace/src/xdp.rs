@@ -47,27 +47,35 @@ impl Xdp {
         let pin_dir = pin_dir()?;
         unpin_all(&pin_dir)
             .with_context(|| format!("removing old pins in {}", pin_dir.display()))?;
-        let mut datapath = Datapath::load(&pin_dir)?;
+        let datapath = Datapath::load(&pin_dir).inspect_err(|_| {
+            let _ = unpin_all(&pin_dir);
+        })?;
+        let maps = Arc::new(Mutex::new(datapath.maps().inspect_err(|_| {
+            let _ = unpin_all(&pin_dir);
+        })?));
+        // From here on, any error drops `xdp`, which unpins what was loaded.
+        let mut xdp = Xdp {
+            datapath,
+            maps,
+            pin_dir,
+        };
         for ifname in ifnames {
-            datapath.attach(ifname, mode).with_context(|| {
+            xdp.datapath.attach(ifname, mode).with_context(|| {
                 format!(
                     "attaching XDP to {ifname}: if another XDP program is attached there, ha does not replace it; \
                      detach it or set datapath = \"socket\""
                 )
             })?;
         }
-        let maps = Arc::new(Mutex::new(datapath.maps()?));
-        Ok(Xdp {
-            datapath,
-            maps,
-            pin_dir,
-        })
+        Ok(xdp)
     }
+}
 
-    /// Detaches and unpins everything (a clean exit; after a crash the pins
-    /// stay and the stale heartbeat silences the responder).
-    pub fn stop(self) {
-        drop(self.datapath);
+/// Leaving the daemon any way but a crash (a clean exit, or an error after the
+/// program was loaded) detaches and unpins everything. After SIGKILL the pins
+/// stay, and the stale heartbeat silences the dead host's ARP/NS replies.
+impl Drop for Xdp {
+    fn drop(&mut self) {
         if let Err(e) = unpin_all(&self.pin_dir) {
             warn!(error = %format!("{e:#}"), "cannot remove the XDP pins");
         }

@@ -49,6 +49,7 @@ mod host;
 mod icmp;
 pub mod names;
 pub mod netns;
+pub mod pins;
 pub mod probe;
 pub mod process;
 mod topology;

@@ -123,10 +123,16 @@ impl TopologyBuilder {
 /// Sweeps leftovers of killed runs once per process, before our first prefix.
 fn remove_leftovers_once() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| match netns::sweep(true) {
-        Ok(removed) if removed.is_empty() => {}
-        Ok(removed) => eprintln!("hatest: removed leftover namespaces {removed:?}"),
-        Err(e) => eprintln!("hatest: removing leftovers: {e:#}"),
+    ONCE.call_once(|| {
+        match netns::sweep(true) {
+            Ok(removed) if removed.is_empty() => {}
+            Ok(removed) => eprintln!("hatest: removed leftover namespaces {removed:?}"),
+            Err(e) => eprintln!("hatest: removing leftovers: {e:#}"),
+        }
+        let pins = crate::pins::sweep_orphans();
+        if !pins.is_empty() {
+            eprintln!("hatest: removed {} orphaned ha pin directories", pins.len());
+        }
     });
 }
 
@@ -212,6 +218,8 @@ impl Topology {
         }
         // Hosts before the bridge, so no veth peer is ever moved anywhere.
         for ns in self.namespaces.drain(..).rev() {
+            // Pins of an `ha` killed in there outlive the namespace (bpffs is the host's).
+            crate::pins::remove_for(&ns);
             if let Err(e) = netns::delete(&ns) {
                 errors.push(format!("{e:#}"));
             }
