@@ -44,7 +44,7 @@ enum Command {
     Unload { iface: String },
     /// Two nodes and a client in namespaces, a failover, and a timeline.
     Demo,
-    /// Failover and cost measurements against keepalived (markdown on stdout).
+    /// Failover, cost, detection lag and false takeovers against keepalived (markdown on stdout).
     Bench(bench::Args),
 }
 

@@ -49,7 +49,7 @@ fn lead_in(interval: f64) -> Duration {
 }
 
 /// A number in [0, 1), different every call (no generator needed for this).
-fn unit_random() -> f64 {
+pub(super) fn unit_random() -> f64 {
     use std::hash::{BuildHasher, RandomState};
     let bits = RandomState::new().hash_one(SystemTime::now());
     (bits >> 11) as f64 / (1u64 << 53) as f64
@@ -68,9 +68,9 @@ pub enum Fault {
 }
 
 impl Fault {
-    const ALL: [Fault; 3] = [Fault::Kill9, Fault::LinkDown, Fault::Sigterm];
+    pub(super) const ALL: [Fault; 3] = [Fault::Kill9, Fault::LinkDown, Fault::Sigterm];
 
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Fault::Kill9 => "kill -9",
             Fault::LinkDown => "link down",
@@ -599,7 +599,7 @@ fn strip_ansi(s: &str) -> String {
 }
 
 /// Injects `fault` at the master and returns when it happened.
-fn inject(fault: Fault, master: &Daemon, host: &Host) -> Result<SystemTime> {
+pub(super) fn inject(fault: Fault, master: &Daemon, host: &Host) -> Result<SystemTime> {
     match fault {
         Fault::Kill9 => {
             let at = SystemTime::now();
@@ -615,7 +615,7 @@ fn inject(fault: Fault, master: &Daemon, host: &Host) -> Result<SystemTime> {
     }
 }
 
-fn ms_between(from: SystemTime, to: SystemTime) -> f64 {
+pub(super) fn ms_between(from: SystemTime, to: SystemTime) -> f64 {
     match to.duration_since(from) {
         Ok(d) => d.as_secs_f64() * 1000.0,
         Err(e) => -e.duration().as_secs_f64() * 1000.0,

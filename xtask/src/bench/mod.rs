@@ -6,7 +6,11 @@
 //! them down before the next one. Nothing here asserts a time: the numbers
 //! are reported as measured.
 
+mod common;
+mod cost;
 mod failover;
+mod false_takeover;
+mod lag;
 mod table;
 
 use std::{
@@ -33,7 +37,7 @@ pub struct Args {
     /// Runs per cell at adverts of 0.5 s and longer, where one run takes ~12 s at 1 s [default: the smaller of --runs and 3].
     #[arg(long = "runs-1s", value_parser = clap::value_parser!(u16).range(1..=100))]
     pub runs_1s: Option<u16>,
-    /// Advert intervals in seconds, comma-separated, VRRPv3 (0.01 to 40.95).
+    /// Advert intervals in seconds, comma-separated, VRRPv3 (0.01 to 40.95); lag uses those below 0.5 s.
     #[arg(long, value_delimiter = ',', default_values_t = [1.0, 0.1, 0.01])]
     pub intervals: Vec<f64>,
     /// Faults to inject [default: all].
@@ -42,6 +46,29 @@ pub struct Args {
     /// After a run with a note (anything unexpected), print the adverts and ARP the client saw.
     #[arg(long)]
     pub trace: bool,
+    /// cost: seconds of steady state measured per cell [default: 20, 5 with --quick].
+    #[arg(long, value_parser = parse_secs)]
+    pub window: Option<f64>,
+    /// cost, lag, false-takeover: shorter windows and fewer runs, to check that everything works.
+    #[arg(long)]
+    pub quick: bool,
+    /// cost: instances per node, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1u8, 50], value_parser = clap::value_parser!(u8).range(1..=150))]
+    pub instances: Vec<u8>,
+    /// lag: runs per cell [default: 20, 3 with --quick].
+    #[arg(long = "lag-runs", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub lag_runs: Option<u16>,
+    /// false-takeover: seconds of CPU burners on the backup's core [default: 30, 10 with --quick].
+    #[arg(long, value_parser = parse_secs)]
+    pub burn: Option<f64>,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if !(0.5..=3600.0).contains(&v) {
+        return Err("between 0.5 and 3600 seconds".into());
+    }
+    Ok(v)
 }
 
 /// The benchmarks.
@@ -49,6 +76,12 @@ pub struct Args {
 pub enum Which {
     /// Client-observed outage and takeover time for kill -9, link down and SIGTERM.
     Failover,
+    /// CPU, wake-ups and peak RSS of a steady-state backup and master.
+    Cost,
+    /// Backup's first gratuitous ARP against the RFC deadline, p50/p99 (adverts below 0.5 s).
+    Lag,
+    /// Takeovers by a backup (50 × 0.01 s) whose CPU is kept busy, false and correct ones.
+    FalseTakeover,
 }
 
 /// Runs the chosen benchmarks (setup and build have run).
@@ -62,6 +95,15 @@ pub fn run(args: Args) -> Result<()> {
     let all = args.which.is_none();
     if all || args.which == Some(Which::Failover) {
         failover::run(&args)?;
+    }
+    if all || args.which == Some(Which::Cost) {
+        cost::run(&args)?;
+    }
+    if all || args.which == Some(Which::Lag) {
+        lag::run(&args)?;
+    }
+    if all || args.which == Some(Which::FalseTakeover) {
+        false_takeover::run(&args)?;
     }
     Ok(())
 }
