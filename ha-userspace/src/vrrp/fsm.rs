@@ -272,8 +272,9 @@ impl Fsm {
                 }
             }
             Input::AdverTimer => {
+                let due = self.deadlines.adver;
                 if self.state == State::Master && self.take_due(Timer::Adver, now) {
-                    self.master_adver_timer(now, &mut out);
+                    self.master_adver_timer(due.unwrap_or(now), now, &mut out);
                 } else {
                     out.push(Action::Ignored(Ignore::StaleTimer));
                 }

@@ -11,8 +11,24 @@ use crate::vrrp::Version;
 impl Fsm {
     /// RFC 5798 §6.4.3 "If the Adver_Timer fires": send an advert, reset the
     /// Adver_Timer to Advertisement_Interval.
-    pub(super) fn master_adver_timer(&mut self, now: Duration, out: &mut Actions) {
-        self.send_advert_and_rearm(now, out);
+    ///
+    /// "Reset the Adver_Timer to Advertisement_Interval" is counted from the
+    /// deadline that fired, not from when the driver got round to it: otherwise
+    /// every wake-up latency is added to the interval and the adverts drift late
+    /// (at 0.01 s, 11.3 ms apart instead of 10, eating the backups' margin). A
+    /// driver that fell a whole interval behind starts again from `now`.
+    pub(super) fn master_adver_timer(&mut self, due: Duration, now: Duration, out: &mut Actions) {
+        out.push(Action::SendAdvert {
+            priority: self.priority,
+        });
+        let interval = self.config.advert_interval();
+        let on_schedule = due.saturating_add(interval);
+        let at = if on_schedule > now {
+            on_schedule
+        } else {
+            now.saturating_add(interval)
+        };
+        self.arm(Timer::Adver, at, out);
     }
 
     /// RFC 5798 §6.4.3 "If an ADVERTISEMENT is received".

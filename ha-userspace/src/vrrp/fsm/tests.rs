@@ -992,3 +992,41 @@ mod random {
         }
     }
 }
+
+/// RFC 5798 §6.4.3: the Adver_Timer is reset to Advertisement_Interval from the
+/// deadline that fired, so a late wake-up does not push every later advert back.
+#[test]
+fn rfc5798_6_4_3_adver_timer_keeps_its_schedule_when_handled_late() {
+    let mut fsm = Fsm::new(Config::new(
+        1,
+        Version::V3,
+        255,
+        "198.18.0.1".parse().unwrap(),
+    ))
+    .unwrap();
+    let start = fsm.handle(Input::Startup, Duration::ZERO);
+    let first = start
+        .iter()
+        .find_map(|a| match a {
+            Action::ArmAdverTimer { at } => Some(*at),
+            _ => None,
+        })
+        .expect("an owner arms its Adver_Timer");
+    // Handled 3 ms late: the next deadline is still first + 1 s.
+    let late = fsm.handle(Input::AdverTimer, first + Duration::from_millis(3));
+    assert!(
+        late.contains(&Action::ArmAdverTimer {
+            at: first + Duration::from_secs(1)
+        }),
+        "{late:?}"
+    );
+    // Handled more than a whole interval late: start again from now.
+    let now = first + Duration::from_millis(2500);
+    let very_late = fsm.handle(Input::AdverTimer, now);
+    assert!(
+        very_late.contains(&Action::ArmAdverTimer {
+            at: now + Duration::from_secs(1)
+        }),
+        "{very_late:?}"
+    );
+}
