@@ -58,6 +58,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
     let epoch = Instant::now();
     let epoch_ns = monotonic_ns();
     let xdp = start_xdp(&config, opts.xdp_mode)?;
+    let liveness = xdp::Liveness::new(heartbeat_max_age(&config));
     let mut event_routes = HashMap::new();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (links_tx, _) = broadcast::channel::<LinkChange>(64);
@@ -115,6 +116,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
                     epoch_ns,
                     mac,
                     key,
+                    liveness: liveness.clone(),
                 })
             }
             _ => {
@@ -188,7 +190,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
         background.spawn(xdp::route_events(events, event_routes));
         background.spawn(xdp::heartbeat(
             x.maps.clone(),
-            heartbeat_max_age(&config),
+            liveness.clone(),
             board.clone(),
         ));
     }

@@ -114,26 +114,75 @@ pub fn heartbeat_max_age(wanted: Duration) -> Duration {
     wanted.clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
-/// Refreshes the heartbeat four times per `max_age`, for as long as the
-/// daemon's runtime is alive, and copies the program's counters into the
-/// status on the same wake-up (at most once a second).
-pub async fn heartbeat(maps: SharedMaps, max_age: Duration, board: Arc<StatusBoard>) {
-    let period = max_age / 4;
-    let stats_every = (Duration::from_secs(1).as_nanos() / period.as_nanos().max(1)).max(1);
-    let mut beats: u128 = 0;
+/// Whether anyone needs the heartbeat: the liveness gate only matters while an
+/// instance is MASTER (a backup's XDP answers no ARP anyway), so a node that
+/// masters nothing does not wake up to beat.
+#[derive(Debug)]
+pub struct Liveness {
+    masters: std::sync::atomic::AtomicUsize,
+    wake: tokio::sync::Notify,
+    /// How stale the heartbeat may get.
+    pub max_age: Duration,
+}
+
+impl Liveness {
+    /// No master yet.
+    pub fn new(max_age: Duration) -> Arc<Liveness> {
+        Arc::new(Liveness {
+            masters: Default::default(),
+            wake: Default::default(),
+            max_age,
+        })
+    }
+
+    /// An instance became MASTER (`true`) or stopped being it (`false`). The
+    /// caller beats first when it becomes MASTER, so the gate is open before its
+    /// first ARP reply.
+    pub fn master(&self, is_master: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if is_master {
+            self.masters.fetch_add(1, Relaxed);
+            self.wake.notify_one();
+        } else {
+            let _ = self
+                .masters
+                .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1));
+        }
+    }
+
+    fn any_master(&self) -> bool {
+        self.masters.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+/// Keeps the heartbeat fresh (four beats per `max_age`) while any instance is
+/// MASTER, and copies the program's counters into the status about once a
+/// second, on the same wake-ups.
+pub async fn heartbeat(maps: SharedMaps, liveness: Arc<Liveness>, board: Arc<StatusBoard>) {
+    let period = liveness.max_age / 4;
+    let mut last_stats = tokio::time::Instant::now() - Duration::from_secs(1);
     loop {
+        let beating = liveness.any_master();
         {
             let mut maps = maps.lock().expect("maps lock");
-            if let Err(e) = maps.beat(monotonic_ns(), max_age.as_nanos() as u64) {
+            if beating && let Err(e) = maps.beat(monotonic_ns(), liveness.max_age.as_nanos() as u64)
+            {
                 warn!(error = %format!("{e:#}"), "cannot write the heartbeat");
             }
-            if beats.is_multiple_of(stats_every)
+            if last_stats.elapsed() >= Duration::from_secs(1)
                 && let Ok(stats) = maps.stats()
             {
                 board.set_xdp(stats.fields());
+                last_stats = tokio::time::Instant::now();
             }
         }
-        beats += 1;
-        tokio::time::sleep(period).await;
+        if beating {
+            tokio::time::sleep(period).await;
+        } else {
+            tokio::select! {
+                () = liveness.wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
     }
 }

@@ -33,6 +33,8 @@ pub struct Kernel {
     /// CLOCK_MONOTONIC at the state machine's epoch: turns its `Duration`s
     /// into the kernel's nanoseconds.
     epoch_ns: u64,
+    /// Who needs the heartbeat.
+    liveness: Arc<crate::xdp::Liveness>,
 }
 
 impl Kernel {
@@ -40,6 +42,7 @@ impl Kernel {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         maps: SharedMaps,
+        liveness: Arc<crate::xdp::Liveness>,
         key: InstanceKey,
         epoch_ns: u64,
         own: IpAddr,
@@ -72,6 +75,7 @@ impl Kernel {
             conf,
             vips,
             epoch_ns,
+            liveness,
         }
     }
 
@@ -114,6 +118,16 @@ impl Kernel {
             // Coming back from INIT: let the first advert of the current master
             // be reported once, as if after silence.
             let _ = maps.forget_peer(self.key);
+        }
+        if new == state::MASTER {
+            // Open the liveness gate before the kernel starts answering for us.
+            let max_age = self.liveness.max_age.as_nanos() as u64;
+            if let Err(e) = maps.beat(crate::ebpf::monotonic_ns(), max_age) {
+                warn!(error = %format!("{e:#}"), "cannot write the heartbeat");
+            }
+            self.liveness.master(true);
+        } else if self.conf.state == state::MASTER {
+            self.liveness.master(false);
         }
         self.conf.state = new;
         if let Err(e) = maps.set_state(self.key, new) {

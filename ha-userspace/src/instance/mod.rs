@@ -82,6 +82,8 @@ pub struct XdpParts {
     pub mac: [u8; 6],
     /// Key of the instance in the maps.
     pub key: ha_common::InstanceKey,
+    /// Who needs the heartbeat.
+    pub liveness: Arc<crate::xdp::Liveness>,
 }
 
 /// A running instance.
@@ -143,6 +145,7 @@ impl Instance {
                 .collect();
             kernel::Kernel::new(
                 x.maps.clone(),
+                x.liveness.clone(),
                 x.key,
                 x.epoch_ns,
                 src,
