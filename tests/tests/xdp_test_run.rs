@@ -73,7 +73,7 @@ fn keepalived_adverts_update_peers_and_emit_only_what_matters() -> Result<()> {
         "the capture has 4 adverts and 4 priority-0 adverts"
     );
     for (v, frame) in &adverts {
-        let (verdict, out) = prog.run(frame, LO)?;
+        let (verdict, out) = prog.run_frame(frame, LO)?;
         assert_eq!(verdict, XDP_PASS, "{v}");
         assert_eq!(&out, frame, "a good advert passes untouched");
     }
@@ -117,7 +117,7 @@ fn keepalived_adverts_update_peers_and_emit_only_what_matters() -> Result<()> {
     // The same advert again, and again: absorbed, no event.
     let (_, again) = &adverts[0];
     for _ in 0..3 {
-        assert_eq!(prog.run(again, LO)?.0, XDP_PASS);
+        assert_eq!(prog.run_frame(again, LO)?.0, XDP_PASS);
     }
     let events = dp.events(IDLE)?;
     // The first repeat differs from the last advert heard (priority 0 → 150).
@@ -273,7 +273,7 @@ fn malformed_adverts_are_counted_by_reason_and_dropped() -> Result<()> {
     ];
     for b in &bad {
         let before = dp.stats()?;
-        let (verdict, _) = prog.run(&b.frame, LO)?;
+        let (verdict, _) = prog.run_frame(&b.frame, LO)?;
         let delta = moved(&before, &dp.stats()?);
         assert_eq!(verdict, b.verdict, "{}: verdict", b.what);
         assert_eq!(delta.get(b.counter), Some(&1), "{}: {delta:?}", b.what);
@@ -305,7 +305,7 @@ fn malformed_adverts_are_counted_by_reason_and_dropped() -> Result<()> {
         );
         eth(VRRP_MAC4, MAC_B, 0x0800, &ipv4(PEER4, GROUP4, 255, 112, &m))
     };
-    assert_eq!(prog.run(&msg_only, LO)?.0, XDP_PASS);
+    assert_eq!(prog.run_frame(&msg_only, LO)?.0, XDP_PASS);
     assert_eq!(dp.peer(LO, 52, 4)?["master_priority"], 200);
     // And the same one behind two VLAN tags (802.1ad + 802.1Q).
     let tagged = [
@@ -314,7 +314,7 @@ fn malformed_adverts_are_counted_by_reason_and_dropped() -> Result<()> {
         &msg_only[12..],
     ]
     .concat();
-    assert_eq!(prog.run(&tagged, LO)?.0, XDP_PASS);
+    assert_eq!(prog.run_frame(&tagged, LO)?.0, XDP_PASS);
     assert_eq!(dp.peer(LO, 52, 4)?["adverts"], 2);
     Ok(())
 }
@@ -366,7 +366,10 @@ fn master_handles_better_lower_equal_and_own_adverts() -> Result<()> {
     ];
     let before = dp.stats()?;
     for (src, prio, expect) in cases {
-        assert_eq!(prog.run(&advert4(src, 7, prio, 10, VIP4), LO)?.0, XDP_PASS);
+        assert_eq!(
+            prog.run_frame(&advert4(src, 7, prio, 10, VIP4), LO)?.0,
+            XDP_PASS
+        );
         let events = dp.events(IDLE)?;
         if expect.is_empty() {
             assert!(events.is_empty(), "{src} prio {prio}: {events:?}");
@@ -399,7 +402,7 @@ fn backup_lets_a_lower_master_expire_unless_preempt_is_off_or_held() -> Result<(
         flags.extend_from_slice(extra);
         dp.instance(LO, 8, OWN4.into(), &flags)?;
         let before = dp.stats()?;
-        assert_eq!(prog.run(&lower, LO)?.0, XDP_PASS);
+        assert_eq!(prog.run_frame(&lower, LO)?.0, XDP_PASS);
         let delta = moved(&before, &dp.stats()?);
         Ok(delta.get("timer_armed").copied().unwrap_or(0))
     };
@@ -442,7 +445,10 @@ fn master_down_timer_fires_after_master_down_interval_or_skew() -> Result<()> {
 
     // v3, interval 5 cs, our priority 100: 3 * 50 ms + 156 * 50 ms / 256.
     let master_down = Duration::from_nanos(150_000_000 + 156 * 50_000_000 / 256);
-    assert_eq!(prog.run(&advert4(PEER4, 9, 200, 5, VIP4), LO)?.0, XDP_PASS);
+    assert_eq!(
+        prog.run_frame(&advert4(PEER4, 9, 200, 5, VIP4), LO)?.0,
+        XDP_PASS
+    );
     let events = until_master_down(&dp, Duration::from_secs(2))?;
     let [advert, down] = &events[..] else {
         panic!("{events:#?}")
@@ -459,7 +465,10 @@ fn master_down_timer_fires_after_master_down_interval_or_skew() -> Result<()> {
 
     // Priority 0: Skew_Time only (156 * 50 ms / 256 = 30.47 ms).
     let skew = Duration::from_nanos(156 * 50_000_000 / 256);
-    assert_eq!(prog.run(&advert4(PEER4, 9, 0, 5, VIP4), LO)?.0, XDP_PASS);
+    assert_eq!(
+        prog.run_frame(&advert4(PEER4, 9, 0, 5, VIP4), LO)?.0,
+        XDP_PASS
+    );
     let events = until_master_down(&dp, Duration::from_secs(2))?;
     let [zero, down] = &events[..] else {
         panic!("{events:#?}")
@@ -537,7 +546,7 @@ fn arp_for_a_vip_is_answered_only_by_a_live_master() -> Result<()> {
     dp.beat(Some(60_000))?;
 
     let request = arp_request(MAC_B, CLIENT4, VIP4);
-    let (verdict, reply) = prog.run(&request, LO)?;
+    let (verdict, reply) = prog.run_frame(&request, LO)?;
     assert_eq!(verdict, XDP_TX);
     let mut expect = vec![];
     expect.extend(MAC_B); // to the requester
@@ -549,7 +558,7 @@ fn arp_for_a_vip_is_answered_only_by_a_live_master() -> Result<()> {
     expect.extend(CLIENT4.octets());
     assert_eq!(reply, expect, "the reply frame");
 
-    let verdict_of = |f: &[u8]| prog.run(f, LO).map(|(v, _)| v);
+    let verdict_of = |f: &[u8]| prog.run_frame(f, LO).map(|(v, _)| v);
     // Not a VIP, or a gratuitous ARP for the VIP (keepalived's): the kernel's.
     assert_eq!(verdict_of(&arp_request(MAC_B, CLIENT4, OWN4))?, XDP_PASS);
     let garp = &keepalived_frames()?[1].1;
@@ -581,7 +590,7 @@ fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
     dp.beat(Some(60_000))?;
 
     let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
-    let (verdict, na) = prog.run(&ns, LO)?;
+    let (verdict, na) = prog.run_frame(&ns, LO)?;
     assert_eq!(verdict, XDP_TX);
     assert_eq!(na.len(), ns.len());
     assert_eq!(&na[0..6], &MAC_B, "to the requester");
@@ -605,15 +614,16 @@ fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
 
     // DAD (from ::) goes to the kernel; not master or stale: dropped.
     let dad = neighbor_solicit(MAC_B, Ipv6Addr::UNSPECIFIED, VIP6);
-    assert_eq!(prog.run(&dad, LO)?.0, XDP_PASS);
+    assert_eq!(prog.run_frame(&dad, LO)?.0, XDP_PASS);
     dp.beat(None)?;
-    assert_eq!(prog.run(&ns, LO)?.0, XDP_DROP);
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_DROP);
     dp.beat(Some(60_000))?;
     dp.instance(LO, 53, OWN6.into(), &["--state", "backup"])?;
-    assert_eq!(prog.run(&ns, LO)?.0, XDP_DROP);
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_DROP);
     // Not a VIP: the kernel's.
     assert_eq!(
-        prog.run(&neighbor_solicit(MAC_B, CLIENT6, OWN6), LO)?.0,
+        prog.run_frame(&neighbor_solicit(MAC_B, CLIENT6, OWN6), LO)?
+            .0,
         XDP_PASS
     );
 

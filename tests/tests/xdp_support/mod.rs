@@ -7,11 +7,9 @@
 
 use std::{
     collections::BTreeMap,
-    ffi::{CString, OsStr},
-    fs, io,
+    ffi::OsStr,
+    fs,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    os::fd::{AsRawFd, FromRawFd, OwnedFd},
-    os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
     process::Command,
     time::Duration,
@@ -269,100 +267,8 @@ pub fn reasons(event: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// A pinned XDP program opened with `BPF_OBJ_GET`.
-pub struct Program {
-    fd: OwnedFd,
-}
-
-/// `struct xdp_md` as `BPF_PROG_TEST_RUN` takes it in `ctx_in`.
-#[repr(C)]
-#[derive(Default)]
-struct XdpMd {
-    data: u32,
-    data_end: u32,
-    data_meta: u32,
-    ingress_ifindex: u32,
-    rx_queue_index: u32,
-    egress_ifindex: u32,
-}
-
-/// The `test` member of `union bpf_attr`.
-#[repr(C)]
-#[derive(Default)]
-struct TestAttr {
-    prog_fd: u32,
-    retval: u32,
-    data_size_in: u32,
-    data_size_out: u32,
-    data_in: u64,
-    data_out: u64,
-    repeat: u32,
-    duration: u32,
-    ctx_size_in: u32,
-    ctx_size_out: u32,
-    ctx_in: u64,
-    ctx_out: u64,
-    flags: u32,
-    cpu: u32,
-    batch_size: u32,
-    _pad: u32,
-}
-
-impl Program {
-    pub fn open(path: &Path) -> Result<Program> {
-        let c = CString::new(path.as_os_str().as_bytes())?;
-        // pathname, bpf_fd, file_flags, path_fd (+ padding)
-        let mut attr = [0u64; 3];
-        attr[0] = c.as_ptr() as u64;
-        // SAFETY: a valid BPF_OBJ_GET attribute; the kernel reads the path only.
-        let fd = unsafe { libc::syscall(libc::SYS_bpf, 7, attr.as_mut_ptr(), 24) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error())
-                .with_context(|| format!("BPF_OBJ_GET {}", path.display()));
-        }
-        // SAFETY: a new fd we own.
-        Ok(Program {
-            fd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
-        })
-    }
-
-    /// Runs the program once on `frame` as if it arrived on `ifindex`; returns the
-    /// verdict and the frame as the program left it.
-    pub fn run(&self, frame: &[u8], ifindex: u32) -> Result<(u32, Vec<u8>)> {
-        let mut out = vec![0u8; frame.len() + 256];
-        let ctx = XdpMd {
-            data_end: frame.len() as u32,
-            ingress_ifindex: ifindex,
-            ..XdpMd::default()
-        };
-        let mut attr = TestAttr {
-            prog_fd: self.fd.as_raw_fd() as u32,
-            data_size_in: frame.len() as u32,
-            data_size_out: out.len() as u32,
-            data_in: frame.as_ptr() as u64,
-            data_out: out.as_mut_ptr() as u64,
-            repeat: 1,
-            ctx_size_in: size_of::<XdpMd>() as u32,
-            ctx_in: &ctx as *const XdpMd as u64,
-            ..TestAttr::default()
-        };
-        // SAFETY: a valid BPF_PROG_TEST_RUN attribute; the kernel reads frame and
-        // ctx and writes at most data_size_out bytes into out.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_bpf,
-                10,
-                &mut attr as *mut TestAttr,
-                size_of::<TestAttr>(),
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error()).context("BPF_PROG_TEST_RUN");
-        }
-        out.truncate(attr.data_size_out as usize);
-        Ok((attr.retval, out))
-    }
-}
+/// A pinned XDP program, run with `BPF_PROG_TEST_RUN` (the library's own).
+pub use ha::ebpf::PinnedProgram as Program;
 
 // ---- frames ----
 
