@@ -79,6 +79,9 @@ impl Drop for Xdp {
         if let Err(e) = unpin_all(&self.pin_dir) {
             warn!(error = %format!("{e:#}"), "cannot remove the XDP pins");
         }
+        // The shared parent goes too once no daemon (no other namespace) uses it;
+        // remove_dir refuses a directory that is not empty.
+        let _ = std::fs::remove_dir(PIN_ROOT);
     }
 }
 

@@ -25,6 +25,8 @@ pub fn ha_pin_dir(ns: &str) -> Option<PathBuf> {
 pub fn remove_for(ns: &str) {
     if let Some(dir) = ha_pin_dir(ns) {
         let _ = fs::remove_dir_all(dir);
+        // The parent too, once empty (remove_dir refuses it otherwise).
+        let _ = fs::remove_dir(HA_PINS);
     }
 }
 
