@@ -46,8 +46,7 @@ pub mod wire;
 pub use event::{Event, event_kind, reason};
 pub use maps::{
     ARM_PROGRAM, ArmRequest, EVENTS_BYTES, EVENTS_MAP, HEARTBEAT_MAP, Heartbeat, INSTANCES_MAP,
-    InstanceConf, InstanceKey, MAX_INSTANCES, MAX_VIPS, PEERS_MAP, Peer, STATS_MAP,
-    TIMER_SLOT_SIZE, TIMERS_MAP, VIPS_MAP, VipKey, XDP_PROGRAM, arm_op, family, instance_flag,
-    state,
+    InstanceConf, InstanceKey, MAX_INSTANCES, MAX_VIPS, PEER_SLOT_SIZE, PEERS_MAP, Peer, STATS_MAP,
+    VIPS_MAP, VipKey, XDP_PROGRAM, arm_op, family, instance_flag, state,
 };
 pub use stats::Stats;

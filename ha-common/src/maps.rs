@@ -3,15 +3,16 @@
 
 /// Hash map [`InstanceKey`] → [`InstanceConf`]. Writer: the controller.
 pub const INSTANCES_MAP: &str = "INSTANCES";
-/// Hash map [`InstanceKey`] → [`Peer`]. Writer: the XDP program.
+/// Array indexed by [`InstanceConf::slot`] of peer slots: a [`Peer`] in the
+/// first [`size_of::<Peer>()`] bytes, then the instance's master-down `bpf_timer`
+/// and its deadline (the kernel's business, `ha-ebpf/src/maps.rs`); one cache
+/// line per instance, so an advert touches one hash entry and one line.
+/// Writer: the XDP programs (`ha_xdp`, and `ha_arm` for the controller).
 pub const PEERS_MAP: &str = "PEERS";
 /// Hash map [`VipKey`] → [`InstanceKey`]. Writer: the controller.
 pub const VIPS_MAP: &str = "VIPS";
 /// Array of one [`Heartbeat`]. Writer: the controller.
 pub const HEARTBEAT_MAP: &str = "HEARTBEAT";
-/// Hash map [`InstanceKey`] → timer slot: the per-instance master-down `bpf_timer`.
-/// Writer: the XDP programs; its layout is the kernel's business (`ha-ebpf/src/maps.rs`).
-pub const TIMERS_MAP: &str = "TIMERS";
 /// Ring buffer of [`crate::Event`]s. Writer: the XDP program and its timer callback.
 pub const EVENTS_MAP: &str = "EVENTS";
 /// Per-CPU array of one [`crate::Stats`]. Writer: the XDP program.
@@ -23,13 +24,13 @@ pub const XDP_PROGRAM: &str = "ha_xdp";
 /// a master-down timer (data: one [`ArmRequest`]). Never attached.
 pub const ARM_PROGRAM: &str = "ha_arm";
 
-/// Capacity of [`INSTANCES_MAP`], [`PEERS_MAP`] and [`TIMERS_MAP`].
+/// Capacity of [`INSTANCES_MAP`] and [`PEERS_MAP`]; slots are below it.
 pub const MAX_INSTANCES: u32 = 1024;
 /// Capacity of [`VIPS_MAP`].
 pub const MAX_VIPS: u32 = 4096;
-/// Size of a [`TIMERS_MAP`] value: a `bpf_timer` (16 bytes), the key (8), the
-/// time it was armed and the time it fires (8 + 8). Userspace only deletes slots.
-pub const TIMER_SLOT_SIZE: usize = 40;
+/// Size of a [`PEERS_MAP`] value: the [`Peer`] (40 bytes), a `bpf_timer` (16)
+/// and the master-down deadline (8).
+pub const PEER_SLOT_SIZE: usize = 64;
 /// Size of the [`EVENTS_MAP`] ring in bytes (a power of two, a multiple of the page size).
 /// An event takes 48 bytes plus an 8-byte record header: about 1100 events.
 pub const EVENTS_BYTES: u32 = 64 * 1024;
@@ -123,7 +124,11 @@ pub struct InstanceConf {
     /// VRRPv2 authentication type (RFC 3768 §5.3.6 / RFC 2338): 0 none, 1 simple
     /// text password. v2 adverts must carry the same type.
     pub auth_type: u8,
-    pub _pad: [u8; 7],
+    pub _pad: u8,
+    /// The instance's index in [`PEERS_MAP`], below [`MAX_INSTANCES`]. Chosen by
+    /// the controller when it adds the instance; kept while the instance exists.
+    pub slot: u16,
+    pub _pad2: [u8; 4],
     /// VRRPv2 password (type 1), zero-padded to 8 bytes; v2 adverts must carry
     /// the same bytes.
     pub auth_data: [u8; 8],
@@ -132,7 +137,7 @@ pub struct InstanceConf {
 /// The router whose adverts this instance hears: what its last accepted advert said.
 ///
 /// 40 bytes. Writer: the XDP program, on every valid advert from an address other
-/// than [`InstanceConf::own_addr`].
+/// than [`InstanceConf::own_addr`]. All zero (`adverts == 0`): nothing heard yet.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Peer {
@@ -140,14 +145,15 @@ pub struct Peer {
     pub master_addr: [u8; 16],
     /// When that advert arrived (`bpf_ktime_get_ns`).
     pub last_seen_ns: u64,
-    /// Valid adverts counted for this instance since the entry was created.
-    pub adverts: u64,
+    /// The instance the slot belongs to (for readers of a `bpftool` dump).
+    pub key: InstanceKey,
+    /// Valid adverts counted since the slot was last reset (wraps).
+    pub adverts: u32,
     /// The priority it advertised.
     pub master_priority: u8,
     pub _pad: u8,
     /// The interval it advertised, in centiseconds (v2: seconds * 100).
     pub advert_int_cs: u16,
-    pub _pad2: u32,
 }
 
 /// An address the ARP/NS responder answers for, on one interface.
@@ -205,6 +211,9 @@ pub mod arm_op {
     pub const ARM: u32 = 1;
     /// Stop the timer if it is running.
     pub const CANCEL: u32 = 2;
+    /// Forget the last advert heard (zero the [`super::Peer`]): the next one is
+    /// reported as after silence. Also how a removed instance's slot is cleaned.
+    pub const FORGET: u32 = 3;
 }
 
 /// The input of the [`ARM_PROGRAM`]: the controller's way to arm a master-down timer
@@ -218,9 +227,11 @@ pub mod arm_op {
 pub struct ArmRequest {
     /// The instance whose timer to arm.
     pub key: InstanceKey,
-    /// [`arm_op::ARM`] or [`arm_op::CANCEL`].
+    /// An [`arm_op`] value.
     pub op: u32,
-    pub _pad: u32,
+    /// 0 in a request. In the data `BPF_PROG_TEST_RUN` hands back after
+    /// `XDP_ABORTED`: the timer helper's errno.
+    pub result: u32,
     /// For [`arm_op::ARM`]: fire this many nanoseconds from now.
     pub delay_ns: u64,
 }
@@ -243,6 +254,7 @@ const _: () = {
     assert!(size_of::<InstanceConf>() == 56);
     assert!(core::mem::offset_of!(InstanceConf, preempt_hold_until_ns) == 16);
     assert!(core::mem::offset_of!(InstanceConf, own_addr) == 24);
+    assert!(core::mem::offset_of!(InstanceConf, slot) == 42);
     assert!(core::mem::offset_of!(InstanceConf, auth_data) == 48);
     assert!(size_of::<Peer>() == 40);
     assert!(size_of::<VipKey>() == 24);

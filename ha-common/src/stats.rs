@@ -69,8 +69,12 @@ stats! {
     adverts_absorbed,
     /// Backup with preempt: lower-priority adverts that did not re-arm the timer.
     adverts_outranked,
-    /// Master-down timers (re)armed, by adverts or by the controller.
+    /// Master-down deadlines set, by adverts or by the controller.
     timer_armed,
+    /// Kernel timer starts: a deadline earlier than the running timer's, or the
+    /// timer waking before a deadline that adverts moved (about one per
+    /// Master_Down_Interval per instance in steady state, not one per advert).
+    timer_started,
     /// Master-down timers that fired.
     timer_fired,
     /// Arm / cancel requests from the controller (`ha_arm`).

@@ -4,7 +4,8 @@
 //!   ([`arp`]) and Neighbor Solicitation ([`nd`]) responders for VIPs; everything
 //!   else passes untouched.
 //! - `ha_arm`, never attached: the controller runs it with `BPF_PROG_TEST_RUN` on an
-//!   `ArmRequest` to arm or cancel a master-down timer ([`timer`]).
+//!   `ArmRequest` to arm or cancel a master-down timer ([`timer`]) or to forget
+//!   the last advert heard.
 //!
 //! On the host (stable `cargo build --workspace`, clippy) this crate is an empty
 //! binary; `cargo xtask build` builds the real object for `bpfel-unknown-none`.
@@ -83,27 +84,53 @@ fn other() -> Result<u32, ()> {
 #[xdp]
 pub fn ha_arm(ctx: XdpContext) -> u32 {
     use aya_ebpf::helpers::bpf_ktime_get_ns;
-    use ha_common::{ArmRequest, arm_op};
+    use ha_common::{ArmRequest, Peer, arm_op};
 
     stats::inc(|s| &mut s.arm_requests);
     let Ok(req) = parse::read::<ArmRequest>(&ctx, 0) else {
         return xdp_action::XDP_DROP;
     };
-    if maps::INSTANCES.get_ptr(req.key).is_none() {
+    let Some(conf) = maps::INSTANCES.get_ptr(req.key) else {
         return xdp_action::XDP_DROP;
-    }
+    };
+    // SAFETY: a live INSTANCES value; only the slot is read.
+    let index = u32::from(unsafe { (*conf).slot });
+    let Some(slot) = maps::PEERS.get_ptr_mut(index) else {
+        return xdp_action::XDP_DROP;
+    };
     match req.op {
         arm_op::ARM => {
             // SAFETY: no preconditions.
             let now = unsafe { bpf_ktime_get_ns() };
-            if timer::arm(&req.key, req.delay_ns, now) {
-                xdp_action::XDP_PASS
-            } else {
-                xdp_action::XDP_ABORTED
+            // SAFETY: a live PEERS value. The controller arms on entering Backup:
+            // forced, whatever deadline the slot still holds.
+            let rc = unsafe {
+                (*slot).peer.key = req.key;
+                timer::arm(slot, req.delay_ns, now, true)
+            };
+            if rc == 0 {
+                return xdp_action::XDP_PASS;
             }
+            // The helper's errno goes back in the request's `result` (the
+            // controller reads the packet data out).
+            let errno = (-rc) as u32;
+            let _ = parse::write(&ctx, core::mem::offset_of!(ArmRequest, result), errno);
+            xdp_action::XDP_ABORTED
         }
         arm_op::CANCEL => {
-            timer::cancel(&req.key);
+            // SAFETY: a live PEERS value.
+            unsafe { timer::cancel(slot) };
+            xdp_action::XDP_PASS
+        }
+        arm_op::FORGET => {
+            // SAFETY: a live PEERS value; the timer fields are left alone, and the
+            // key stays for the timer callback's event.
+            unsafe {
+                (*slot).peer = Peer {
+                    key: req.key,
+                    ..Peer::default()
+                }
+            };
             xdp_action::XDP_PASS
         }
         _ => xdp_action::XDP_DROP,

@@ -1,6 +1,6 @@
 //! The maps of the XDP programs. Each names its one writer; names, keys and values
-//! are in `ha-common` (`maps.rs`), except the timer slot, which holds a kernel
-//! `bpf_timer` and is only ever touched here.
+//! are in `ha-common` (`maps.rs`), except the tail of a peer slot, which holds
+//! a kernel `bpf_timer` and is only ever touched here.
 
 use aya_ebpf::{
     bindings::bpf_timer,
@@ -17,9 +17,26 @@ use ha_common::{
 pub static INSTANCES: HashMap<InstanceKey, InstanceConf, { MAX_INSTANCES as usize }> =
     HashMap::new();
 
-/// The last valid advert heard per instance. Writer: this program.
+/// Per instance (index: [`InstanceConf::slot`]) the last valid advert heard and
+/// the master-down timer, in one cache line. Writer: this program (`ha_xdp` on
+/// adverts, `ha_arm` for the controller).
 #[btf_map]
-pub static PEERS: HashMap<InstanceKey, Peer, { MAX_INSTANCES as usize }> = HashMap::new();
+pub static PEERS: Array<PeerSlot, { MAX_INSTANCES as usize }> = Array::new();
+
+/// A [`PEERS`] value: what userspace reads as a [`Peer`], then the timer.
+#[repr(C)]
+pub struct PeerSlot {
+    pub peer: Peer,
+    /// The kernel timer; its callback is `timer::master_down`.
+    pub timer: bpf_timer,
+    /// The master-down deadline (`bpf_ktime_get_ns`): when the master is down if
+    /// no advert moves it. 0: no deadline (cancelled, fired, never armed). While
+    /// it is set the kernel timer runs and goes off at or before it.
+    pub expires_ns: u64,
+}
+
+const _: () = assert!(size_of::<PeerSlot>() == ha_common::PEER_SLOT_SIZE);
+const _: () = assert!(core::mem::offset_of!(PeerSlot, peer) == 0);
 
 /// The addresses the ARP/NS responder answers for, and their instance. Writer: the controller.
 #[btf_map]
@@ -28,26 +45,6 @@ pub static VIPS: HashMap<VipKey, InstanceKey, { MAX_VIPS as usize }> = HashMap::
 /// The controller's liveness (index 0). Writer: the controller.
 #[btf_map]
 pub static HEARTBEAT: Array<Heartbeat, 1> = Array::new();
-
-/// One master-down timer per instance.
-#[repr(C)]
-pub struct TimerSlot {
-    /// The kernel timer; its callback is `timer::master_down`.
-    pub timer: bpf_timer,
-    /// The instance (also the map key; kept for `bpftool` readers).
-    pub key: InstanceKey,
-    /// When it was last armed.
-    pub armed_ns: u64,
-    /// When it fires if nothing re-arms it.
-    pub expires_ns: u64,
-}
-
-const _: () = assert!(size_of::<TimerSlot>() == ha_common::TIMER_SLOT_SIZE);
-
-/// Master-down timers. Writer: this program (`ha_xdp` on adverts, `ha_arm` for the
-/// controller); the controller deletes an instance's slot when it removes the instance.
-#[btf_map]
-pub static TIMERS: HashMap<InstanceKey, TimerSlot, { MAX_INSTANCES as usize }> = HashMap::new();
 
 /// Events for the controller. Writer: this program and its timer callback.
 #[btf_map]

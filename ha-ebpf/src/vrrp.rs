@@ -10,7 +10,7 @@
 
 use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_ns, programs::XdpContext};
 use ha_common::{
-    Event, InstanceConf, InstanceKey, Peer, Stats, addr, event_kind, family, reason, state,
+    Event, InstanceConf, InstanceKey, Peer, addr, event_kind, family, reason, state,
     timers::{NS_PER_CS, master_down_ns, skew_ns},
     wire::{
         IPPROTO_VRRP, IPV4_HLEN, IPV6_HLEN, VRRP_HLEN, VRRP_TTL, VRRP_TYPE_ADVERT, VRRP_V2_AUTH_LEN,
@@ -323,10 +323,15 @@ pub extern "C" fn ha_accept(
         inc(|s| &mut s.pass_own);
         return xdp_action::XDP_PASS;
     }
+    let Some(slot) = PEERS.get_ptr_mut(u32::from(conf.slot)) else {
+        inc(|s| &mut s.errors);
+        return xdp_action::XDP_PASS;
+    };
     inc(|s| &mut s.adverts_accepted);
     // SAFETY: bpf_ktime_get_ns has no preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
-    let mut reasons = update_peer(key, adv, now);
+    // SAFETY: a live PEERS value (this function's only pointer into it).
+    let mut reasons = update_peer(unsafe { &mut (*slot).peer }, key, adv, now);
     if adv.priority == 0 {
         reasons |= reason::PRIORITY_ZERO;
     }
@@ -336,18 +341,29 @@ pub extern "C" fn ha_accept(
         state::BACKUP => {
             if adv.priority == 0 {
                 // "Set the Master_Down_Timer to Skew_Time."
-                timer::arm(key, skew_ns(conf.version, conf.priority, interval), now);
+                // SAFETY (every timer call): slot is a live PEERS value.
+                unsafe {
+                    timer::arm(
+                        slot,
+                        skew_ns(conf.version, conf.priority, interval),
+                        now,
+                        false,
+                    );
+                }
             } else if adv.priority >= conf.priority
                 || conf.preempt == 0
                 || now < conf.preempt_hold_until_ns
             {
                 // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT
                 // is greater than or equal to the local Priority": reset the timer.
-                timer::arm(
-                    key,
-                    master_down_ns(conf.version, conf.priority, interval),
-                    now,
-                );
+                unsafe {
+                    timer::arm(
+                        slot,
+                        master_down_ns(conf.version, conf.priority, interval),
+                        now,
+                        false,
+                    );
+                }
             } else {
                 // "Discard the ADVERTISEMENT": the timer runs out and we preempt.
                 inc(|s| &mut s.adverts_outranked);
@@ -360,13 +376,17 @@ pub extern "C" fn ha_accept(
             } else if adv.priority > conf.priority
                 || (adv.priority == conf.priority && addr_greater(&adv.src, &conf.own_addr))
             {
-                // We become Backup: its Master_Down_Timer starts now.
+                // We become Backup: its Master_Down_Timer starts now (forced: a
+                // master's slot may hold a stale deadline, see `timer`).
                 reasons |= reason::PREEMPTS_US;
-                timer::arm(
-                    key,
-                    master_down_ns(conf.version, conf.priority, interval),
-                    now,
-                );
+                unsafe {
+                    timer::arm(
+                        slot,
+                        master_down_ns(conf.version, conf.priority, interval),
+                        now,
+                        true,
+                    );
+                }
             } else {
                 reasons |= reason::LOWER_WHILE_MASTER;
             }
@@ -392,27 +412,26 @@ pub extern "C" fn ha_accept(
     xdp_action::XDP_PASS
 }
 
-/// Records the advert in PEERS; returns the reasons it differs from the last one.
+/// Records the advert in the instance's [`Peer`]; returns the reasons it differs
+/// from the last one.
+///
+/// A live PEERS value; only this program writes PEERS. Two CPUs racing on one
+/// instance's adverts (at most one advert per 10 ms) can at worst lose a count.
 #[inline(always)]
-fn update_peer(key: &InstanceKey, adv: &Advert, now: u64) -> u32 {
-    let Some(peer) = PEERS.get_ptr_mut(key) else {
-        let fresh = Peer {
+fn update_peer(peer: &mut Peer, key: &InstanceKey, adv: &Advert, now: u64) -> u32 {
+    if peer.adverts == 0 {
+        // Nothing heard since the slot was reset.
+        *peer = Peer {
             master_addr: adv.src,
             last_seen_ns: now,
+            key: *key,
             adverts: 1,
             master_priority: adv.priority,
             _pad: 0,
             advert_int_cs: adv.advert_int_cs,
-            _pad2: 0,
         };
-        if PEERS.insert(key, fresh, 0).is_err() {
-            inc(|s: &mut Stats| &mut s.errors);
-        }
         return reason::FIRST_AFTER_SILENCE | reason::NEW_MASTER_ADDR;
-    };
-    // SAFETY: a live map value; only this program writes PEERS. Two CPUs racing on
-    // one instance's adverts (at most one advert per 10 ms) can at worst lose a count.
-    let peer = unsafe { &mut *peer };
+    }
     let mut reasons = 0;
     let silence = 3 * u64::from(peer.advert_int_cs) * NS_PER_CS;
     if now.saturating_sub(peer.last_seen_ns) > silence {
@@ -430,7 +449,8 @@ fn update_peer(key: &InstanceKey, adv: &Advert, now: u64) -> u32 {
     }
     peer.master_addr = adv.src;
     peer.last_seen_ns = now;
-    peer.adverts = peer.adverts.wrapping_add(1);
+    // Skips 0, which means "nothing heard".
+    peer.adverts = peer.adverts.wrapping_add(1).max(1);
     peer.master_priority = adv.priority;
     peer.advert_int_cs = adv.advert_int_cs;
     reasons

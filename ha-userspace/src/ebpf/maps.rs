@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use aya::maps::{Array, HashMap, Map, MapData, MapError, PerCpuArray};
 use ha_common::{
     ARM_PROGRAM, ArmRequest, HEARTBEAT_MAP, Heartbeat, INSTANCES_MAP, InstanceConf, InstanceKey,
-    PEERS_MAP, Peer, STATS_MAP, Stats, TIMER_SLOT_SIZE, TIMERS_MAP, VIPS_MAP, VipKey, arm_op,
+    MAX_INSTANCES, PEER_SLOT_SIZE, PEERS_MAP, Peer, STATS_MAP, Stats, VIPS_MAP, VipKey, arm_op,
     family, state,
 };
 
@@ -16,15 +16,14 @@ use super::testrun::PinnedProgram;
 /// The datapath's maps, opened from a pin directory (see [`super::Datapath`]).
 ///
 /// Writes follow the one-writer rule: the controller owns INSTANCES, VIPS and
-/// HEARTBEAT; PEERS and TIMERS belong to the XDP program, and the controller only
-/// deletes an instance's entries when it removes the instance.
+/// HEARTBEAT; PEERS belongs to the XDP programs: the controller asks `ha_arm` to
+/// arm, cancel or forget, and only reads it.
 pub struct Maps {
     dir: PathBuf,
     instances: HashMap<MapData, InstanceKey, InstanceConf>,
-    peers: HashMap<MapData, InstanceKey, Peer>,
+    peers: Array<MapData, [u8; PEER_SLOT_SIZE]>,
     vips: HashMap<MapData, VipKey, InstanceKey>,
     heartbeat: Array<MapData, Heartbeat>,
-    timers: HashMap<MapData, InstanceKey, [u8; TIMER_SLOT_SIZE]>,
     stats: PerCpuArray<MapData, Stats>,
     arm: PinnedProgram,
 }
@@ -39,7 +38,6 @@ impl Maps {
             peers: typed(dir, PEERS_MAP)?,
             vips: typed(dir, VIPS_MAP)?,
             heartbeat: typed(dir, HEARTBEAT_MAP)?,
-            timers: typed(dir, TIMERS_MAP)?,
             stats: typed(dir, STATS_MAP)?,
             arm,
         })
@@ -51,14 +49,22 @@ impl Maps {
     }
 
     /// Adds or replaces an instance. The controller rewrites it on every change of
-    /// state, priority or preempt hold.
+    /// state, priority or preempt hold. The slot is chosen here: a present
+    /// instance keeps its own, a new one gets the lowest free one (`conf.slot` is
+    /// ignored).
     pub fn set_instance(&mut self, key: InstanceKey, conf: InstanceConf) -> Result<()> {
         check_key(&key)?;
         check_conf(&conf)?;
         // Zero the padding whatever the caller left in it.
         let key = InstanceKey::new(key.ifindex, key.vrid, key.family);
+        let slot = match self.instance(key)? {
+            Some(present) => present.slot,
+            None => self.free_slot()?,
+        };
         let conf = InstanceConf {
-            _pad: [0; 7],
+            _pad: 0,
+            _pad2: [0; 4],
+            slot,
             ..conf
         };
         self.instances
@@ -87,6 +93,24 @@ impl Maps {
             .with_context(|| format!("cannot read instance {key:?} from {INSTANCES_MAP}"))
     }
 
+    /// The lowest slot no instance holds.
+    fn free_slot(&self) -> Result<u16> {
+        let mut used: Vec<u16> = self.instances()?.into_iter().map(|(_, c)| c.slot).collect();
+        used.sort_unstable();
+        let mut free = 0u16;
+        for s in used {
+            if s == free {
+                free += 1;
+            } else if s > free {
+                break;
+            }
+        }
+        if u32::from(free) >= MAX_INSTANCES {
+            bail!("{INSTANCES_MAP} is full: at most {MAX_INSTANCES} instances");
+        }
+        Ok(free)
+    }
+
     /// Every instance.
     pub fn instances(&self) -> Result<Vec<(InstanceKey, InstanceConf)>> {
         self.instances
@@ -95,15 +119,16 @@ impl Maps {
             .with_context(|| format!("cannot list {INSTANCES_MAP}"))
     }
 
-    /// Removes an instance with its peer entry and its timer (deleting the slot
-    /// cancels the timer). Absent entries are fine.
+    /// Removes an instance: its timer stopped, its peer slot reset for the next
+    /// instance to get it. Absent is fine.
     pub fn remove_instance(&mut self, key: InstanceKey) -> Result<()> {
+        if self.instance(key)?.is_none() {
+            return Ok(());
+        }
+        self.cancel_master_down(key)?;
+        self.forget_peer(key)?;
         absent_ok(self.instances.remove(&key))
-            .with_context(|| format!("cannot remove {key:?} from {INSTANCES_MAP}"))?;
-        absent_ok(self.timers.remove(&key))
-            .with_context(|| format!("cannot remove {key:?} from {TIMERS_MAP}"))?;
-        absent_ok(self.peers.remove(&key))
-            .with_context(|| format!("cannot remove {key:?} from {PEERS_MAP}"))
+            .with_context(|| format!("cannot remove {key:?} from {INSTANCES_MAP}"))
     }
 
     /// Answers ARP / NS for `vip` on behalf of `instance` (when it is Master and the
@@ -155,19 +180,34 @@ impl Maps {
             .with_context(|| format!("cannot read {HEARTBEAT_MAP}"))
     }
 
-    /// What the last valid advert for `key` said, if one arrived.
+    /// What the last valid advert for `key` said, if one arrived since the
+    /// instance was added or its peer forgotten.
     pub fn peer(&self, key: InstanceKey) -> Result<Option<Peer>> {
-        optional(self.peers.get(&key, 0))
-            .with_context(|| format!("cannot read {key:?} from {PEERS_MAP}"))
+        let Some(conf) = self.instance(key)? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .peers
+            .get(&u32::from(conf.slot), 0)
+            .with_context(|| format!("cannot read slot {} of {PEERS_MAP}", conf.slot))?;
+        const _: () = assert!(size_of::<Peer>() <= PEER_SLOT_SIZE);
+        // SAFETY: a slot starts with a Peer (ha-ebpf/src/maps.rs), which is plain
+        // data valid for any bytes; the read is unaligned-safe.
+        let peer = unsafe { bytes.as_ptr().cast::<Peer>().read_unaligned() };
+        Ok((peer.adverts != 0).then_some(peer))
     }
 
     /// Forgets the last advert heard for `key`, so the next one is reported again
     /// (NEW_MASTER_ADDR | FIRST_AFTER_SILENCE) instead of absorbed. For a controller
-    /// that (re)enters Backup and wants to hear the current master once. Deleting is
-    /// the controller's only write to PEERS, as for [`Maps::remove_instance`].
+    /// that (re)enters Backup and wants to hear the current master once. Done by
+    /// `ha_arm`: the controller does not write PEERS itself.
     pub fn forget_peer(&mut self, key: InstanceKey) -> Result<()> {
-        absent_ok(self.peers.remove(&key))
-            .with_context(|| format!("cannot remove {key:?} from {PEERS_MAP}"))
+        self.run_arm(ArmRequest {
+            key,
+            op: arm_op::FORGET,
+            result: 0,
+            delay_ns: 0,
+        })
     }
 
     /// The counters summed over all CPUs.
@@ -190,7 +230,7 @@ impl Maps {
         self.run_arm(ArmRequest {
             key,
             op: arm_op::ARM,
-            _pad: 0,
+            result: 0,
             delay_ns,
         })
     }
@@ -200,7 +240,7 @@ impl Maps {
         self.run_arm(ArmRequest {
             key,
             op: arm_op::CANCEL,
-            _pad: 0,
+            result: 0,
             delay_ns: 0,
         })
     }
@@ -208,6 +248,7 @@ impl Maps {
     fn run_arm(&self, req: ArmRequest) -> Result<()> {
         let req = ArmRequest {
             key: InstanceKey::new(req.key.ifindex, req.key.vrid, req.key.family),
+            result: 0,
             ..req
         };
         // SAFETY: ArmRequest is repr(C) plain data without implicit padding.
@@ -217,22 +258,40 @@ impl Maps {
                 size_of::<ArmRequest>(),
             )
         };
-        let verdict = self
-            .arm
-            .run(bytes)
-            .with_context(|| format!("cannot run {ARM_PROGRAM} (BPF_PROG_TEST_RUN)"))?;
-        match verdict {
-            XDP_PASS => Ok(()),
-            XDP_DROP => bail!("no instance {:?} in {INSTANCES_MAP}", req.key),
-            other => bail!(
-                "{ARM_PROGRAM} could not set the timer of {:?} (verdict {other}; see the errors counter)",
-                req.key
-            ),
+        // A timer helper may fail for want of memory the moment it is asked
+        // (the first start allocates the kernel timer): try again before giving up.
+        let mut errno = 0;
+        for _ in 0..ARM_ATTEMPTS {
+            let (verdict, out) = self
+                .arm
+                .run_frame(bytes, 0)
+                .with_context(|| format!("cannot run {ARM_PROGRAM} (BPF_PROG_TEST_RUN)"))?;
+            match verdict {
+                XDP_PASS => return Ok(()),
+                XDP_DROP => bail!("no instance {:?} in {INSTANCES_MAP}", req.key),
+                XDP_ABORTED => {
+                    // SAFETY: out holds the request as the program left it (at
+                    // least as long; checked), plain data.
+                    errno = (out.len() >= size_of::<ArmRequest>())
+                        .then(|| unsafe { out.as_ptr().cast::<ArmRequest>().read_unaligned() })
+                        .map_or(0, |r| r.result);
+                }
+                other => bail!("{ARM_PROGRAM} answered {other}, which this ha does not know"),
+            }
         }
+        bail!(
+            "{ARM_PROGRAM} could not set the timer of {:?}: {} ({ARM_ATTEMPTS} attempts)",
+            req.key,
+            std::io::Error::from_raw_os_error(errno as i32)
+        )
     }
 }
 
+/// How often [`Maps`] asks `ha_arm` before reporting a timer helper's failure.
+const ARM_ATTEMPTS: usize = 3;
+
 /// XDP verdicts `ha_arm` answers with.
+const XDP_ABORTED: u32 = 0;
 const XDP_DROP: u32 = 1;
 const XDP_PASS: u32 = 2;
 

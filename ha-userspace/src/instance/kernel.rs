@@ -62,7 +62,9 @@ impl Kernel {
             preempt_hold_until_ns: 0,
             own_addr: addr::to_bytes(own),
             auth_type: auth.auth_type(),
-            _pad: [0; 7],
+            _pad: 0,
+            slot: 0,
+            _pad2: [0; 4],
             auth_data: auth.data(),
         };
         let vips = vips

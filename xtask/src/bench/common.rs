@@ -14,7 +14,7 @@ pub const BACKUP_PRIORITY: u8 = 100;
 pub const FIRST_VRID: u8 = 100;
 
 /// A daemon under test with its datapath.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Impl {
     /// `ha`, XDP datapath (generic/SKB attach on the veths).
     HaXdp,

@@ -140,17 +140,19 @@ pub fn run(args: &Args) -> Result<()> {
         eprintln!("bench lag: no advert interval below 0.5 s among --intervals; nothing to do");
         return Ok(());
     }
-    let total = faults.len() * intervals.len() * Impl::ALL.len() * runs;
+    let daemons = args.daemons();
+    let total = faults.len() * intervals.len() * daemons.len() * runs;
     eprintln!(
-        "bench lag: {} faults × adverts {intervals:?} s × 3 daemons × {runs} runs = {total} runs, each in a fresh topology; Ctrl-C stops early and prints what was measured",
-        faults.len()
+        "bench lag: {} faults × adverts {intervals:?} s × {} daemons × {runs} runs = {total} runs, each in a fresh topology; Ctrl-C stops early and prints what was measured",
+        faults.len(),
+        daemons.len()
     );
     let mut results: BTreeMap<Key, Vec<Result<f64, String>>> = BTreeMap::new();
     let mut done = 0;
     'all: for &fault in &faults {
         for &interval in &intervals {
             for run in 0..runs {
-                for imp in Impl::ALL {
+                for &imp in &daemons {
                     if interrupt::requested() {
                         break 'all;
                     }

@@ -40,6 +40,10 @@ pub struct Args {
     /// Advert intervals in seconds, comma-separated, VRRPv3 (0.01 to 40.95); lag uses those below 0.5 s.
     #[arg(long, value_delimiter = ',', default_values_t = [1.0, 0.1, 0.01])]
     pub intervals: Vec<f64>,
+    /// cost, lag: only these daemons (for quick iterations; the ratios need
+    /// keepalived and ha-xdp) [default: all three].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub daemons: Vec<common::Impl>,
     /// Faults to inject [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub faults: Vec<Fault>,
@@ -61,6 +65,16 @@ pub struct Args {
     /// false-takeover: seconds of CPU burners on the backup's core [default: 30, 10 with --quick].
     #[arg(long, value_parser = parse_secs)]
     pub burn: Option<f64>,
+}
+
+impl Args {
+    /// The daemons to measure, in table order.
+    pub fn daemons(&self) -> Vec<common::Impl> {
+        common::Impl::ALL
+            .into_iter()
+            .filter(|i| self.daemons.is_empty() || self.daemons.contains(i))
+            .collect()
+    }
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
