@@ -3,6 +3,10 @@
 
 /// Hash map [`InstanceKey`] → [`InstanceConf`]. Writer: the controller.
 pub const INSTANCES_MAP: &str = "INSTANCES";
+/// Array of [`BY_VRID_ENTRIES`] [`VridEntry`]s indexed by [`by_vrid_index`]: a
+/// copy of INSTANCES the advert path reads with one direct access instead of a
+/// hash lookup. Writer: the controller, with every write to INSTANCES.
+pub const BY_VRID_MAP: &str = "BY_VRID";
 /// Array indexed by [`InstanceConf::slot`] of peer slots: a [`Peer`] in the
 /// first [`size_of::<Peer>()`] bytes, then the instance's master-down `bpf_timer`
 /// and its deadline (the kernel's business, `ha-ebpf/src/maps.rs`); one cache
@@ -28,6 +32,17 @@ pub const ARM_PROGRAM: &str = "ha_arm";
 pub const MAX_INSTANCES: u32 = 1024;
 /// Capacity of [`VIPS_MAP`].
 pub const MAX_VIPS: u32 = 4096;
+/// Entries of [`BY_VRID_MAP`]: one per family and VRID.
+pub const BY_VRID_ENTRIES: u32 = 512;
+/// [`VridEntry::ifindex`] when several interfaces run this family and VRID:
+/// look the instance up in [`INSTANCES_MAP`].
+pub const VRID_SHARED: u32 = u32::MAX;
+
+/// The [`BY_VRID_MAP`] index of a family and VRID.
+pub const fn by_vrid_index(family: u8, vrid: u8) -> u32 {
+    (if family == family::V6 { 256 } else { 0 }) + vrid as u32
+}
+
 /// Size of a [`PEERS_MAP`] value: the [`Peer`] (40 bytes), a `bpf_timer` (16)
 /// and the master-down deadline (8).
 pub const PEER_SLOT_SIZE: usize = 64;
@@ -132,6 +147,20 @@ pub struct InstanceConf {
     /// VRRPv2 password (type 1), zero-padded to 8 bytes; v2 adverts must carry
     /// the same bytes.
     pub auth_data: [u8; 8],
+}
+
+/// A [`BY_VRID_MAP`] value: the one instance of a family and VRID, or a pointer
+/// to [`INSTANCES_MAP`].
+///
+/// 64 bytes (one cache line).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VridEntry {
+    /// The instance's interface; 0: no instance; [`VRID_SHARED`]: several.
+    pub ifindex: u32,
+    pub _pad: u32,
+    /// Its configuration, as in [`INSTANCES_MAP`] (meaningful for one instance).
+    pub conf: InstanceConf,
 }
 
 /// The router whose adverts this instance hears: what its last accepted advert said.
@@ -243,6 +272,7 @@ mod pod {
     unsafe impl aya::Pod for super::InstanceKey {}
     unsafe impl aya::Pod for super::InstanceConf {}
     unsafe impl aya::Pod for super::Peer {}
+    unsafe impl aya::Pod for super::VridEntry {}
     unsafe impl aya::Pod for super::VipKey {}
     unsafe impl aya::Pod for super::Heartbeat {}
     unsafe impl aya::Pod for super::ArmRequest {}
@@ -258,6 +288,7 @@ const _: () = {
     assert!(core::mem::offset_of!(InstanceConf, auth_data) == 48);
     assert!(size_of::<Peer>() == 40);
     assert!(size_of::<VipKey>() == 24);
+    assert!(size_of::<VridEntry>() == 64);
     assert!(size_of::<Heartbeat>() == 16);
     assert!(size_of::<ArmRequest>() == 24);
 };

@@ -8,14 +8,19 @@ use aya_ebpf::{
     macros::btf_map,
 };
 use ha_common::{
-    EVENTS_BYTES, Event, Heartbeat, InstanceConf, InstanceKey, MAX_INSTANCES, MAX_VIPS, Peer,
-    Stats, VipKey,
+    BY_VRID_ENTRIES, EVENTS_BYTES, Event, Heartbeat, InstanceConf, InstanceKey, MAX_INSTANCES,
+    MAX_VIPS, Peer, Stats, VipKey, VridEntry,
 };
 
 /// Our instances. Writer: the controller.
 #[btf_map]
 pub static INSTANCES: HashMap<InstanceKey, InstanceConf, { MAX_INSTANCES as usize }> =
     HashMap::new();
+
+/// INSTANCES by family and VRID (`ha_common::by_vrid_index`), for the advert
+/// path. Writer: the controller.
+#[btf_map]
+pub static BY_VRID: Array<VridEntry, { BY_VRID_ENTRIES as usize }> = Array::new();
 
 /// Per instance (index: [`InstanceConf::slot`]) the last valid advert heard and
 /// the master-down timer, in one cache line. Writer: this program (`ha_xdp` on

@@ -130,6 +130,10 @@ pub enum Kind {
     Keepalived,
 }
 
+/// Long enough for `ha` to copy its XDP counters into the status file (every
+/// 5 s) once more, with room for a busy machine.
+pub const XDP_COUNTERS_WAIT: Duration = Duration::from_secs(8);
+
 /// A running VRRP daemon in one host's namespace; killed on drop.
 pub struct Daemon {
     /// The process (its group holds keepalived's children).
@@ -226,7 +230,7 @@ impl Daemon {
     }
 
     /// Counter `name` of the XDP program (`ha` on the XDP datapath; 0 when never
-    /// counted). Refreshed in the status about once a second.
+    /// counted). Refreshed in the status every 5 s: wait for it with [`XDP_COUNTERS_WAIT`].
     pub fn xdp_counter(&self, name: &str) -> Result<u64> {
         Ok(self.status()?["xdp"][name].as_u64().unwrap_or(0))
     }

@@ -12,7 +12,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, ensure};
-use hatest::{Daemon, Group, Host, Topology, require_root, wait_until};
+use hatest::{Daemon, Group, Host, Topology, XDP_COUNTERS_WAIT, require_root, wait_until};
 
 /// `ha run` arguments of the XDP datapath (generic mode: see `Daemon::ha`).
 const XDP: &[&str] = &["--xdp-mode", "skb"];
@@ -441,7 +441,7 @@ fn password_mismatch(dp: &[&str]) -> Result<()> {
     b.wait_state("master", Duration::from_secs(6))
         .with_context(|| b.log())?;
     // Counted where they were dropped: in the XDP program, or on the raw socket.
-    wait_until("mismatches counted", Duration::from_secs(3), || {
+    wait_until("mismatches counted", XDP_COUNTERS_WAIT, || {
         Ok(b.xdp_counter("drop_auth")? + b.counter("rx_auth_mismatch")? > 0)
     })
     .with_context(|| b.status().map(|s| s.to_string()).unwrap_or_default())?;
@@ -592,11 +592,9 @@ fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
         "ARP for the VIP: {arp:?}\n{}",
         logs(&d)
     );
-    wait_until(
-        "XDP to count its ARP replies",
-        Duration::from_secs(3),
-        || Ok(d[0].xdp_counter("arp_replied")? > 0),
-    )
+    wait_until("XDP to count its ARP replies", XDP_COUNTERS_WAIT, || {
+        Ok(d[0].xdp_counter("arp_replied")? > 0)
+    })
     .with_context(|| format!("{}", d[0].status().unwrap_or_default()))?;
 
     d[0].crash()?;

@@ -639,3 +639,51 @@ fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
     }
     Ok(())
 }
+
+/// The same VRID on two interfaces: adverts on each find their own instance
+/// (the one-access BY_VRID copy then points to INSTANCES), before and after
+/// one of them goes; a VRID only another interface runs is not ours here.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn one_vrid_on_two_interfaces_keeps_each_instance_its_own() -> Result<()> {
+    require_root();
+    /// An interface index no frame arrives on in this test.
+    const ELSEWHERE: u32 = 0x7fff_fff0;
+    let dp = Datapath::load("tr-shared")?;
+    let prog = dp.program()?;
+    let accepted = |dp: &Datapath| -> Result<u64> {
+        Ok(dp.stats()?.get("adverts_accepted").copied().unwrap_or(0))
+    };
+    let hear = |vrid: u8| -> Result<u32> {
+        Ok(prog.run_frame(&advert4(PEER4, vrid, 150, 100, VIP4), LO)?.0)
+    };
+
+    dp.instance(ELSEWHERE, 9, OWN4.into(), &[])?;
+    let before = dp.stats()?;
+    assert_eq!(hear(9)?, XDP_PASS);
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("pass_unknown_vrid"), Some(&1), "{delta:?}");
+
+    dp.instance(LO, 9, OWN4.into(), &[])?;
+    let n = accepted(&dp)?;
+    assert_eq!(hear(9)?, XDP_PASS);
+    assert_eq!(
+        accepted(&dp)?,
+        n + 1,
+        "shared VRID: found through INSTANCES"
+    );
+    assert_eq!(dp.peer(LO, 9, 4)?["adverts"], 1);
+    assert_eq!(dp.peer(ELSEWHERE, 9, 4)?, Value::Null);
+
+    dp.instance(ELSEWHERE, 9, OWN4.into(), &["--remove"])?;
+    assert_eq!(hear(9)?, XDP_PASS);
+    assert_eq!(accepted(&dp)?, n + 2, "alone again: its own entry");
+    assert_eq!(dp.peer(LO, 9, 4)?["adverts"], 2);
+
+    dp.instance(LO, 9, OWN4.into(), &["--remove"])?;
+    let before = dp.stats()?;
+    assert_eq!(hear(9)?, XDP_PASS);
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("pass_unknown_vrid"), Some(&1), "{delta:?}");
+    Ok(())
+}

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use aya::maps::{Array, HashMap, Map, MapData, MapError, PerCpuArray};
 use ha_common::{
-    ARM_PROGRAM, ArmRequest, HEARTBEAT_MAP, Heartbeat, INSTANCES_MAP, InstanceConf, InstanceKey,
-    MAX_INSTANCES, PEER_SLOT_SIZE, PEERS_MAP, Peer, STATS_MAP, Stats, VIPS_MAP, VipKey, arm_op,
-    family, state,
+    ARM_PROGRAM, ArmRequest, BY_VRID_MAP, HEARTBEAT_MAP, Heartbeat, INSTANCES_MAP, InstanceConf,
+    InstanceKey, MAX_INSTANCES, PEER_SLOT_SIZE, PEERS_MAP, Peer, STATS_MAP, Stats, VIPS_MAP,
+    VRID_SHARED, VipKey, VridEntry, arm_op, by_vrid_index, family, state,
 };
 
 use super::testrun::PinnedProgram;
@@ -21,6 +21,7 @@ use super::testrun::PinnedProgram;
 pub struct Maps {
     dir: PathBuf,
     instances: HashMap<MapData, InstanceKey, InstanceConf>,
+    by_vrid: Array<MapData, VridEntry>,
     peers: Array<MapData, [u8; PEER_SLOT_SIZE]>,
     vips: HashMap<MapData, VipKey, InstanceKey>,
     heartbeat: Array<MapData, Heartbeat>,
@@ -35,6 +36,7 @@ impl Maps {
         Ok(Maps {
             dir: dir.to_path_buf(),
             instances: typed(dir, INSTANCES_MAP)?,
+            by_vrid: typed(dir, BY_VRID_MAP)?,
             peers: typed(dir, PEERS_MAP)?,
             vips: typed(dir, VIPS_MAP)?,
             heartbeat: typed(dir, HEARTBEAT_MAP)?,
@@ -69,7 +71,61 @@ impl Maps {
         };
         self.instances
             .insert(key, conf, 0)
-            .with_context(|| format!("cannot write instance {key:?} into {INSTANCES_MAP}"))
+            .with_context(|| format!("cannot write instance {key:?} into {INSTANCES_MAP}"))?;
+        // The copy the advert path reads: this instance's own entry, or a
+        // pointer to INSTANCES when another interface has the same VRID.
+        let index = by_vrid_index(key.family, key.vrid);
+        let entry = match self.by_vrid_entry(index)?.ifindex {
+            i if i == 0 || i == key.ifindex => VridEntry {
+                ifindex: key.ifindex,
+                _pad: 0,
+                conf,
+            },
+            _ => VridEntry {
+                ifindex: VRID_SHARED,
+                ..VridEntry::default()
+            },
+        };
+        self.write_by_vrid(index, entry)
+    }
+
+    fn by_vrid_entry(&self, index: u32) -> Result<VridEntry> {
+        self.by_vrid
+            .get(&index, 0)
+            .with_context(|| format!("cannot read entry {index} of {BY_VRID_MAP}"))
+    }
+
+    fn write_by_vrid(&mut self, index: u32, entry: VridEntry) -> Result<()> {
+        self.by_vrid
+            .set(index, entry, 0)
+            .with_context(|| format!("cannot write entry {index} of {BY_VRID_MAP}"))
+    }
+
+    /// After `key` left INSTANCES: its BY_VRID entry cleared, or recomputed
+    /// when it was shared.
+    fn forget_by_vrid(&mut self, key: InstanceKey) -> Result<()> {
+        let index = by_vrid_index(key.family, key.vrid);
+        let entry = match self.by_vrid_entry(index)?.ifindex {
+            i if i == key.ifindex => VridEntry::default(),
+            VRID_SHARED => {
+                let rest: Vec<_> = self
+                    .instances()?
+                    .into_iter()
+                    .filter(|(k, _)| k.family == key.family && k.vrid == key.vrid)
+                    .collect();
+                match rest.as_slice() {
+                    [] => VridEntry::default(),
+                    [(k, conf)] => VridEntry {
+                        ifindex: k.ifindex,
+                        _pad: 0,
+                        conf: *conf,
+                    },
+                    _ => return Ok(()),
+                }
+            }
+            _ => return Ok(()),
+        };
+        self.write_by_vrid(index, entry)
     }
 
     /// Changes only the state of an instance (read, modify, write: the controller
@@ -128,7 +184,8 @@ impl Maps {
         self.cancel_master_down(key)?;
         self.forget_peer(key)?;
         absent_ok(self.instances.remove(&key))
-            .with_context(|| format!("cannot remove {key:?} from {INSTANCES_MAP}"))
+            .with_context(|| format!("cannot remove {key:?} from {INSTANCES_MAP}"))?;
+        self.forget_by_vrid(key)
     }
 
     /// Answers ARP / NS for `vip` on behalf of `instance` (when it is Master and the
