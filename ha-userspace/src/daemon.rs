@@ -1,7 +1,9 @@
 //! The one place where the daemon's tasks are wired together and shut down.
 //!
 //! For each (interface, family) one raw socket and one receive task ([`Demux`]);
-//! for each instance one task ([`Instance`]); one task watching links; one
+//! for each instance one task ([`Instance`]); for each socket and advert
+//! interval one task sending the masters' periodic adverts together
+//! ([`AdvertTicker`]); one task watching links; one
 //! writing the status file; with the XDP datapath, the program attached to
 //! every VRRP interface, one task routing its events and one keeping its
 //! heartbeat fresh. SIGTERM/SIGINT set the shutdown signal; every
@@ -28,6 +30,7 @@ use crate::{
     instance::{Announcer, Inbound, Instance, LinkChange, Parts, XdpParts},
     net::{GratuitousSender, LinkInfo, NetEvent, Netlink, VrrpSocket},
     status::{InstanceStatus, SocketStatus, StatusBoard},
+    ticker::AdvertTicker,
     vrrp::{Version, timers},
     wire::Family,
     xdp::{self, Xdp},
@@ -198,14 +201,25 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
     background.spawn(watch_links(events, links_tx.clone()));
 
     let mut instances = JoinSet::new();
+    // One advert ticker per socket and interval (keyed by the socket's address).
+    let mut tickers: HashMap<(usize, u16), Arc<AdvertTicker>> = HashMap::new();
     for (index, (cfg, (ifindex, socket, vips, announcer, inbox, xdp_parts))) in
         config.instances.iter().zip(parts).enumerate()
     {
+        let ticker = tickers
+            .entry((Arc::as_ptr(&socket) as usize, cfg.advert_int_cs))
+            .or_insert_with(|| {
+                let t = AdvertTicker::new(socket.clone(), cfg.advert_int(), board.clone());
+                background.spawn(t.clone().run());
+                t
+            })
+            .clone();
         let instance = Instance::new(Parts {
             index,
             cfg: cfg.clone(),
             ifindex,
             socket,
+            ticker,
             vips,
             announcer,
             netlink: netlink.clone(),

@@ -70,8 +70,8 @@ fn adverts_cross_between_namespaces() {
 
         // Unicast back to A: one sendmmsg with two adverts, then IPv6.
         s4.send_many(&[
-            (b"unicast v4 one".as_slice(), IpAddr::V4(v4_a)),
-            (b"unicast v4 two", IpAddr::V4(v4_a)),
+            (b"unicast v4 one".as_slice(), s4.source(), IpAddr::V4(v4_a)),
+            (b"unicast v4 two", s4.source(), IpAddr::V4(v4_a)),
         ])
         .await
         .unwrap();

@@ -22,6 +22,7 @@ pub use announce::Announcer;
 
 use ha_common::event::event_kind;
 
+use crate::ticker::{AdvertTicker, Datagram};
 use crate::{
     config::{self, Vip},
     demux::RxAdvert,
@@ -66,6 +67,8 @@ pub struct Parts {
     pub inbox: mpsc::Receiver<Inbound>,
     /// The XDP maps and what the instance writes there; `None` on the socket datapath.
     pub xdp: Option<XdpParts>,
+    /// Sends the periodic adverts of the masters on this socket with this interval.
+    pub ticker: Arc<AdvertTicker>,
     /// Where state and counters are reported.
     pub board: Arc<StatusBoard>,
     /// The monotonic epoch shared by all instances.
@@ -106,6 +109,8 @@ pub struct Instance {
     /// The successor of a make-before-break release has been heard: the next
     /// VIP removal waits [`RELEASE_LINGER`] first.
     linger: bool,
+    /// What the ticker sends for us every interval while we are master.
+    periodic: Option<Vec<Datagram>>,
 }
 
 /// How long a released master keeps its VIPs after hearing its successor: the
@@ -171,6 +176,7 @@ impl Instance {
             checksum,
             fault: false,
             linger: false,
+            periodic: None,
             published_master: None,
             p,
         })
@@ -296,6 +302,11 @@ impl Instance {
         let now = self.timers.now();
         let actions = self.fsm.handle(input, now);
         for action in actions.iter() {
+            // A master's periodic adverts go out with the others of its socket and
+            // interval (see `ticker`), not on a timer of its own.
+            if matches!(action, Action::ArmAdverTimer { .. }) && self.fsm.state() == State::Master {
+                continue;
+            }
             // On the XDP datapath the master-down timer is the kernel's.
             if let Some(k) = &self.kernel {
                 match action {
@@ -317,6 +328,7 @@ impl Instance {
         if let Some(k) = &mut self.kernel {
             k.update(self.fsm.priority(), self.fsm.preempt_hold_until());
         }
+        self.sync_periodic();
         if self.fsm.master().map(|m| m.addr) != self.published_master {
             self.publish();
         }
@@ -379,7 +391,34 @@ impl Instance {
         }
     }
 
-    async fn send_advert(&mut self, priority: u8) {
+    /// While master, the ticker sends our advert every interval; otherwise
+    /// nothing. Called after every input, so a priority change is picked up.
+    fn sync_periodic(&mut self) {
+        if self.fsm.state() != State::Master {
+            if self.periodic.take().is_some() {
+                self.p.ticker.remove(self.p.index);
+            }
+            return;
+        }
+        let datagrams: Vec<Datagram> = self
+            .adverts(self.fsm.priority())
+            .into_iter()
+            .filter_map(|(dst, bytes)| match bytes {
+                Ok(b) => Some((b, self.src, dst)),
+                Err(e) => {
+                    error!(instance = %self.p.cfg.name, dst = %dst, error = %e, "cannot encode the advert");
+                    None
+                }
+            })
+            .collect();
+        if self.periodic.as_ref() != Some(&datagrams) {
+            self.p.ticker.set(self.p.index, datagrams.clone());
+            self.periodic = Some(datagrams);
+        }
+    }
+
+    /// Our advert at `priority`, encoded for each destination.
+    fn adverts(&self, priority: u8) -> Vec<(IpAddr, Result<Vec<u8>, crate::wire::WireError>)> {
         let advert = Advert {
             version: self.version,
             vrid: self.p.cfg.vrid,
@@ -388,12 +427,19 @@ impl Instance {
             addresses: self.p.cfg.vips.iter().map(|v| v.addr).collect(),
             auth: *self.rx_check.auth(),
         };
-        for dst in &self.dsts {
-            let sent = match advert.to_bytes(self.src, *dst, self.checksum) {
+        self.dsts
+            .iter()
+            .map(|dst| (*dst, advert.to_bytes(self.src, *dst, self.checksum)))
+            .collect()
+    }
+
+    async fn send_advert(&mut self, priority: u8) {
+        for (dst, bytes) in self.adverts(priority) {
+            let sent = match bytes {
                 Ok(bytes) => self
                     .p
                     .socket
-                    .send_from(&bytes, self.src, *dst)
+                    .send_from(&bytes, self.src, dst)
                     .await
                     .map_err(anyhow::Error::from),
                 Err(e) => Err(e.into()),

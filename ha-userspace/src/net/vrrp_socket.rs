@@ -440,19 +440,19 @@ impl VrrpSocket {
         }
     }
 
-    /// Sends several messages, each to its own destination, from
-    /// [`source`](Self::source), with as few system calls as the kernel
-    /// allows (`sendmmsg`): one advert per unicast peer.
-    pub async fn send_many(&self, messages: &[(&[u8], IpAddr)]) -> io::Result<()> {
-        let src = self.source();
-        let what = || format!("sending VRRP adverts on {} from {src}", self.ifname);
+    /// Sends several messages, each from its own source to its own
+    /// destination, with as few system calls as the kernel allows
+    /// (`sendmmsg`): the periodic adverts of every master instance on this
+    /// socket that shares an interval, one per unicast peer.
+    pub async fn send_many(&self, messages: &[(&[u8], IpAddr, IpAddr)]) -> io::Result<()> {
+        let what = || format!("sending {} VRRP adverts on {}", messages.len(), self.ifname);
         let mut outs = Vec::with_capacity(messages.len());
-        for (_, dst) in messages {
-            self.check_pair(src, *dst)
+        for (_, src, dst) in messages {
+            self.check_pair(*src, *dst)
                 .map_err(|e| with_context(what, e))?;
-            outs.push(OutMsg::new(src, *dst, self.ifindex));
+            outs.push(OutMsg::new(*src, *dst, self.ifindex));
         }
-        let payloads: Vec<&[u8]> = messages.iter().map(|(p, _)| *p).collect();
+        let payloads: Vec<&[u8]> = messages.iter().map(|(p, _, _)| *p).collect();
         let mut done = 0;
         while done < messages.len() {
             let mut guard = self.fd.writable().await?;
@@ -461,7 +461,9 @@ impl VrrpSocket {
             {
                 Ok(Ok(0)) => return Err(with_context(what, io::ErrorKind::WriteZero.into())),
                 Ok(Ok(n)) => done += n,
-                Ok(Err(e)) => return Err(with_context(what, hint_source(e, src))),
+                Ok(Err(e)) => {
+                    return Err(with_context(what, hint_source(e, messages[done].1)));
+                }
                 Err(_would_block) => continue,
             }
         }

@@ -1,0 +1,136 @@
+//! The periodic adverts of master instances, sent together.
+//!
+//! RFC 5798 §6.4.3: a master sends an advert every Advertisement_Interval. Each
+//! instance doing so on its own timer wakes the daemon once per instance per
+//! interval (5000 times a second for 50 instances at 0.01 s). Instead, every
+//! instance that is master on one socket with one interval hands its advert to
+//! that group's [`AdvertTicker`], which wakes once per interval and sends all of
+//! them with one `sendmmsg`.
+//!
+//! Only the periodic adverts go this way. The ones the state machine sends at
+//! once (on becoming master, in answer to a priority-0 or lower-priority advert,
+//! priority 0 on leaving) are still sent by the instance when it decides them;
+//! an instance's first periodic advert then follows within one interval, early
+//! rather than late, which only makes backups restart their timers sooner.
+
+use std::{
+    collections::BTreeMap,
+    net::IpAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering::Relaxed},
+    },
+    time::Duration,
+};
+
+use tokio::{sync::Notify, time::MissedTickBehavior};
+use tracing::warn;
+
+use crate::{net::VrrpSocket, status::StatusBoard};
+
+/// One advert datagram: payload, source, destination.
+pub type Datagram = (Vec<u8>, IpAddr, IpAddr);
+
+/// The periodic adverts of one socket and one interval.
+pub struct AdvertTicker {
+    socket: Arc<VrrpSocket>,
+    interval: Duration,
+    board: Arc<StatusBoard>,
+    /// By instance index (the status board's): what it sends every interval.
+    adverts: Mutex<BTreeMap<usize, Arc<Vec<Datagram>>>>,
+    /// A first instance joined an idle ticker.
+    joined: Notify,
+    /// The last send failed: warn once per run of failures (a down link fails
+    /// every tick until the instances leave master).
+    failing: AtomicBool,
+}
+
+impl AdvertTicker {
+    /// A ticker for adverts every `interval` on `socket`; nothing is sent until
+    /// an instance [`set`](Self::set)s its adverts and [`run`](Self::run) runs.
+    pub fn new(socket: Arc<VrrpSocket>, interval: Duration, board: Arc<StatusBoard>) -> Arc<Self> {
+        Arc::new(AdvertTicker {
+            socket,
+            interval,
+            board,
+            adverts: Mutex::new(BTreeMap::new()),
+            joined: Notify::new(),
+            failing: AtomicBool::new(false),
+        })
+    }
+
+    /// Instance `index` is master: send these every interval from now on
+    /// (replacing what it sent before).
+    pub fn set(&self, index: usize, datagrams: Vec<Datagram>) {
+        let was_idle = {
+            let mut adverts = self.adverts.lock().expect("ticker lock");
+            let was_idle = adverts.is_empty();
+            adverts.insert(index, Arc::new(datagrams));
+            was_idle
+        };
+        if was_idle {
+            self.joined.notify_one();
+        }
+    }
+
+    /// Instance `index` is no longer master.
+    pub fn remove(&self, index: usize) {
+        self.adverts.lock().expect("ticker lock").remove(&index);
+    }
+
+    /// Sends every registered advert once per interval while any is
+    /// registered; sleeps otherwise. The schedule restarts when the first
+    /// instance joins an idle ticker.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let joined = self.joined.notified();
+            if self.snapshot().is_empty() {
+                joined.await;
+                continue;
+            }
+            let start = tokio::time::Instant::now() + self.interval;
+            let mut ticks = tokio::time::interval_at(start, self.interval);
+            // A late tick (a stalled CPU) sends at once and keeps the grid: no
+            // burst of catch-up adverts, no drift.
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            loop {
+                ticks.tick().await;
+                let batch = self.snapshot();
+                if batch.is_empty() {
+                    break;
+                }
+                self.send(&batch).await;
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<(usize, Arc<Vec<Datagram>>)> {
+        let adverts = self.adverts.lock().expect("ticker lock");
+        adverts.iter().map(|(i, d)| (*i, d.clone())).collect()
+    }
+
+    async fn send(&self, batch: &[(usize, Arc<Vec<Datagram>>)]) {
+        let messages: Vec<(&[u8], IpAddr, IpAddr)> = batch
+            .iter()
+            .flat_map(|(_, d)| d.iter().map(|(p, s, t)| (p.as_slice(), *s, *t)))
+            .collect();
+        match self.socket.send_many(&messages).await {
+            Ok(()) => {
+                self.failing.store(false, Relaxed);
+                for (index, datagrams) in batch {
+                    for _ in datagrams.iter() {
+                        self.board.count_quietly(*index, "adverts_tx");
+                    }
+                }
+            }
+            Err(e) => {
+                for (index, _) in batch {
+                    self.board.count(*index, "tx_errors");
+                }
+                if !self.failing.swap(true, Relaxed) {
+                    warn!(error = %e, "cannot send the periodic adverts");
+                }
+            }
+        }
+    }
+}
