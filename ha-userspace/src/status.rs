@@ -132,10 +132,18 @@ impl StatusBoard {
 
     /// Rewrites `path` (atomically: temp file + rename) after every change
     /// until the task is dropped.
+    ///
+    /// On a blocking thread: a rename on ext4 also flushes the file, and the
+    /// daemon's single runtime thread must not wait for a disk while a new
+    /// master's VIP and gratuitous ARP are due (it delayed them by ~0.7 ms).
     pub async fn write_loop(self: Arc<Self>, path: PathBuf) {
+        let path = Arc::new(path);
         loop {
             self.changed.notified().await;
-            self.write(&path);
+            let (board, path) = (self.clone(), path.clone());
+            if let Err(e) = tokio::task::spawn_blocking(move || board.write(&path)).await {
+                warn!(error = %e, "the status writer failed");
+            }
             tokio::time::sleep(MIN_WRITE_GAP).await;
         }
     }

@@ -197,6 +197,25 @@ impl Topology {
         HostCommand::new(&self.bridge_ns, program)
     }
 
+    /// Prepares the LAN for `ha --xdp-mode native`: XDP_TX on a veth in native
+    /// mode reaches the peer only if the peer runs an XDP program too
+    /// (TOOLCHAIN.md), so the `ha` program, with no instances (it passes
+    /// everything), goes on every node's bridge port in native mode. Pinned
+    /// under the bridge namespace's `ha` directory, removed with it.
+    pub fn native_xdp_ports(&self) -> Result<()> {
+        let dir = crate::pins::ha_pin_dir(&self.bridge_ns)
+            .with_context(|| format!("no inode for namespace {}", self.bridge_ns))?;
+        for host in &self.hosts[..self.nodes] {
+            self.bridge_command(crate::ha_bin()?)
+                .args(["datapath", "attach", "--mode", "native", "--interface"])
+                .arg(host.bridge_port())
+                .arg("--pin-dir")
+                .arg(dir.join(format!("port-{}", host.bridge_port())))
+                .run_ok()?;
+        }
+        Ok(())
+    }
+
     /// Every namespace this topology created (bridge first).
     pub fn namespaces(&self) -> &[String] {
         &self.namespaces

@@ -16,6 +16,9 @@ use hatest::{Daemon, Group, Host, Topology, XDP_COUNTERS_WAIT, require_root, wai
 
 /// `ha run` arguments of the XDP datapath (generic mode: see `Daemon::ha`).
 const XDP: &[&str] = &["--xdp-mode", "skb"];
+/// `ha run` arguments of the XDP datapath in native mode (the topology needs
+/// [`Topology::native_xdp_ports`] first; [`start`] does it).
+const NATIVE: &[&str] = &["--xdp-mode", "native"];
 /// `ha run` arguments of the raw-socket datapath.
 const SOCKET: &[&str] = &["--datapath", "socket"];
 
@@ -30,6 +33,9 @@ fn master_down(advert_int: f64, priority: u8) -> Duration {
 
 /// Starts `ha` on each node with its priority, in order.
 fn start(topo: &Topology, group: &Group, prios: &[u8], dp: &[&str]) -> Result<Vec<Daemon>> {
+    if dp == NATIVE {
+        topo.native_xdp_ports()?;
+    }
     topo.nodes()
         .iter()
         .zip(prios)
@@ -432,6 +438,9 @@ fn password_mismatch(dp: &[&str]) -> Result<()> {
     group.version = 2;
     group.advert_int = 1.0;
     group.password = Some("secret12".into());
+    if dp == NATIVE {
+        topo.native_xdp_ports()?;
+    }
     let a = Daemon::ha_with(n1, "ha", &group.keepalived_conf(n1, 200), dp)?;
     group.password = Some("other123".into());
     let b = Daemon::ha_with(n2, "ha", &group.keepalived_conf(n2, 100), dp)?;
@@ -533,15 +542,6 @@ fn one_daemon_runs_several_instances_of_both_families() -> Result<()> {
     Ok(())
 }
 
-/// A bpffs directory removed on drop (its pinned link detaches the program).
-struct PortPin(std::path::PathBuf);
-
-impl Drop for PortPin {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
@@ -550,31 +550,12 @@ fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
     let [n1, n2] = topo.nodes() else {
         unreachable!()
     };
-    // XDP_TX on a veth in native mode reaches the peer only if the peer runs an
-    // XDP program too: the same program, with no instances, on each bridge port.
-    let mut ports = Vec::new();
-    for n in [n1, n2] {
-        let pin = PortPin(format!("/sys/fs/bpf/{}-port-{}", topo.prefix(), n.bridge_port()).into());
-        topo.bridge_command(hatest::ha_bin()?)
-            .args([
-                "datapath",
-                "attach",
-                "--mode",
-                "native",
-                "--interface",
-                n.bridge_port(),
-                "--pin-dir",
-            ])
-            .arg(&pin.0)
-            .run_ok()?;
-        ports.push(pin);
-    }
+    topo.native_xdp_ports()?;
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(23, vip, 24);
-    let native = ["--xdp-mode", "native"];
     let d = vec![
-        Daemon::ha_with(n1, "ha", &group.keepalived_conf(n1, 200), &native)?,
-        Daemon::ha_with(n2, "ha", &group.keepalived_conf(n2, 100), &native)?,
+        Daemon::ha_with(n1, "ha", &group.keepalived_conf(n1, 200), NATIVE)?,
+        Daemon::ha_with(n2, "ha", &group.keepalived_conf(n2, 100), NATIVE)?,
     ];
     d[0].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
@@ -606,17 +587,23 @@ fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
         "ARP for the VIP after kill -9: {arp:?}\n{}",
         logs(&d)
     );
-    drop(ports);
     Ok(())
 }
 
-/// One `#[test]` per datapath for each scenario taking the `ha run` arguments.
-macro_rules! on_both_datapaths {
-    ($($scenario:ident: $xdp:ident, $socket:ident;)+) => {$(
+/// One `#[test]` per datapath for each scenario taking the `ha run` arguments:
+/// XDP in generic (SKB) mode, XDP in native mode, raw sockets.
+macro_rules! on_every_datapath {
+    ($($scenario:ident: $xdp:ident, $native:ident, $socket:ident;)+) => {$(
         #[test]
         #[ignore = "needs root: run by cargo xtask test"]
         fn $xdp() -> Result<()> {
             $scenario(XDP)
+        }
+
+        #[test]
+        #[ignore = "needs root: run by cargo xtask test"]
+        fn $native() -> Result<()> {
+            $scenario(NATIVE)
         }
 
         #[test]
@@ -627,18 +614,22 @@ macro_rules! on_both_datapaths {
     )+};
 }
 
-on_both_datapaths! {
+on_every_datapath! {
     kill_9_hands_over:
         kill_9_of_the_master_hands_over_within_the_rfc_bound,
+        kill_9_of_the_master_hands_over_within_the_rfc_bound_native,
         kill_9_of_the_master_hands_over_within_the_rfc_bound_on_sockets;
     link_down_hands_over:
         link_down_hands_over_and_the_better_master_preempts_when_back,
+        link_down_hands_over_and_the_better_master_preempts_when_back_native,
         link_down_hands_over_and_the_better_master_preempts_when_back_on_sockets;
     sigterm_hands_over:
         sigterm_hands_over_without_losing_a_probe,
+        sigterm_hands_over_without_losing_a_probe_native,
         sigterm_hands_over_without_losing_a_probe_on_sockets;
     password_mismatch:
         a_v2_password_mismatch_is_ignored_and_counted,
+        a_v2_password_mismatch_is_ignored_and_counted_native,
         a_v2_password_mismatch_is_ignored_and_counted_on_sockets;
 }
 

@@ -20,9 +20,22 @@ fn takeover_limit(g: &Group) -> Duration {
     Duration::from_secs_f64(4.0 * g.advert_int) + Duration::from_secs(2)
 }
 
-/// Keepalived at 200, ha at 100: ha stays backup, then takes over when keepalived dies.
-fn keepalived_master_then_ha(version: u8, vrid: u8) -> Result<()> {
+/// `ha run` arguments: XDP in generic (SKB) mode, or native mode.
+const SKB: &[&str] = &["--xdp-mode", "skb"];
+const NATIVE: &[&str] = &["--xdp-mode", "native"];
+
+/// A two-node topology ready for `ha` with `mode`.
+fn topology(mode: &[&str]) -> Result<Topology> {
     let topo = Topology::builder().nodes(2).build()?;
+    if mode == NATIVE {
+        topo.native_xdp_ports()?;
+    }
+    Ok(topo)
+}
+
+/// Keepalived at 200, ha at 100: ha stays backup, then takes over when keepalived dies.
+fn keepalived_master_then_ha(version: u8, vrid: u8, mode: &[&str]) -> Result<()> {
+    let topo = topology(mode)?;
     let [n1, n2] = topo.nodes() else {
         unreachable!()
     };
@@ -45,7 +58,7 @@ fn keepalived_master_then_ha(version: u8, vrid: u8) -> Result<()> {
         n1.has_address(vip)
     })
     .with_context(|| k.log())?;
-    let h = Daemon::ha(n2, "ha", &conf_h)?;
+    let h = Daemon::ha_with(n2, "ha", &conf_h, mode)?;
     h.wait_state("backup", Duration::from_secs(3))
         .with_context(|| h.log())?;
     thread::sleep(Duration::from_secs_f64(5.0 * g.advert_int));
@@ -70,14 +83,14 @@ fn keepalived_master_then_ha(version: u8, vrid: u8) -> Result<()> {
 }
 
 /// ha at 200, keepalived at 100: keepalived stays backup, then takes over when ha dies.
-fn ha_master_then_keepalived(version: u8, vrid: u8) -> Result<()> {
-    let topo = Topology::builder().nodes(2).build()?;
+fn ha_master_then_keepalived(version: u8, vrid: u8, mode: &[&str]) -> Result<()> {
+    let topo = topology(mode)?;
     let [n1, n2] = topo.nodes() else {
         unreachable!()
     };
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let g = group(version, vrid, vip);
-    let h = Daemon::ha(n1, "ha", &g.keepalived_conf(n1, 200))?;
+    let h = Daemon::ha_with(n1, "ha", &g.keepalived_conf(n1, 200), mode)?;
     h.wait_state("master", takeover_limit(&g) * 2)
         .with_context(|| h.log())?;
     let k = Daemon::keepalived(n2, "k", &g.keepalived_conf(n2, 100))?;
@@ -106,26 +119,40 @@ fn ha_master_then_keepalived(version: u8, vrid: u8) -> Result<()> {
 #[ignore = "needs root: run by cargo xtask test"]
 fn v3_keepalived_master_killed_ha_takes_over() -> Result<()> {
     require_root();
-    keepalived_master_then_ha(3, 40)
+    keepalived_master_then_ha(3, 40, SKB)
 }
 
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn v3_ha_master_killed_keepalived_takes_over() -> Result<()> {
     require_root();
-    ha_master_then_keepalived(3, 41)
+    ha_master_then_keepalived(3, 41, SKB)
 }
 
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn v2_keepalived_master_killed_ha_takes_over() -> Result<()> {
     require_root();
-    keepalived_master_then_ha(2, 42)
+    keepalived_master_then_ha(2, 42, SKB)
 }
 
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn v2_ha_master_killed_keepalived_takes_over() -> Result<()> {
     require_root();
-    ha_master_then_keepalived(2, 43)
+    ha_master_then_keepalived(2, 43, SKB)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn v3_keepalived_master_killed_ha_takes_over_native() -> Result<()> {
+    require_root();
+    keepalived_master_then_ha(3, 44, NATIVE)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn v3_ha_master_killed_keepalived_takes_over_native() -> Result<()> {
+    require_root();
+    ha_master_then_keepalived(3, 45, NATIVE)
 }

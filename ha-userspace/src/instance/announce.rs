@@ -32,13 +32,16 @@ impl Announcer {
         }
     }
 
-    /// Starts a new round of bursts, replacing any running one.
-    pub fn start(&mut self) {
+    /// Starts a new round of bursts, replacing any running one: the first
+    /// burst now, the rest in a task of its own. Sending the first one here
+    /// rather than from the task saves a new master a trip through the
+    /// scheduler between its VIP and its first gratuitous ARP.
+    pub async fn start(&mut self) {
         self.stop();
+        burst(&self.targets, self.garp.master_repeat).await;
         let targets = self.targets.clone();
         let garp = self.garp.clone();
         self.task = Some(tokio::spawn(async move {
-            burst(&targets, garp.master_repeat).await;
             if !garp.master_delay.is_zero() {
                 tokio::time::sleep(garp.master_delay).await;
                 burst(&targets, garp.master_repeat).await;

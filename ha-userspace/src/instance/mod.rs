@@ -353,7 +353,7 @@ impl Instance {
                 }
                 self.remove_vips().await;
             }
-            Action::SendGratuitous => self.p.announcer.start(),
+            Action::SendGratuitous => self.p.announcer.start().await,
             Action::Released { successor } => match successor {
                 Some(s) => {
                     info!(instance = %name, successor = %s, "VIPs released to the new master");
@@ -384,7 +384,7 @@ impl Instance {
                 // its gratuitous ARP come back (keepalived's garp_lower_prio_repeat).
                 debug!(instance = %name, "lower-priority advert while master: re-announcing");
                 self.p.board.count(self.p.index, "lower_prio_reannounce");
-                self.p.announcer.start();
+                self.p.announcer.start().await;
             }
             Action::Ignored(reason) => debug!(instance = %name, ?reason, "input ignored"),
             _ => {}

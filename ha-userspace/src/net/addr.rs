@@ -146,10 +146,11 @@ impl Netlink {
         label: Option<&str>,
     ) -> Result<(), NetError> {
         check_prefix(addr, prefix_len)?;
-        let ifname = self.name_of(ifindex).await;
         if let Some(label) = label {
-            check_label(&ifname, addr, label)?;
+            check_label(&self.name_of(ifindex).await, addr, label)?;
         }
+        // No other round trip on this path: it is a new master's, between its
+        // master-down timer and its gratuitous ARP.
         let mut request = self
             .handle()
             .address()
@@ -176,10 +177,13 @@ impl Netlink {
         match request.execute().await {
             Ok(()) => Ok(()),
             Err(e) if errno(&e) == Some(libc::ENODEV) => Err(NetError::NoSuchIfindex(ifindex)),
-            Err(e) => Err(nl_error(
-                format!("adding {addr}/{prefix_len} to interface {ifname}"),
-                e,
-            )),
+            Err(e) => {
+                let ifname = self.name_of(ifindex).await;
+                Err(nl_error(
+                    format!("adding {addr}/{prefix_len} to interface {ifname}"),
+                    e,
+                ))
+            }
         }
     }
 
