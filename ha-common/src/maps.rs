@@ -236,7 +236,7 @@ pub struct Heartbeat {
 
 /// Operations of an [`ArmRequest`].
 pub mod arm_op {
-    /// Start (or restart) the master-down timer to fire `delay_ns` from now.
+    /// Start (or restart) the master-down timer to fire at `deadline_ns`.
     pub const ARM: u32 = 1;
     /// Stop the timer if it is running.
     pub const CANCEL: u32 = 2;
@@ -261,8 +261,10 @@ pub struct ArmRequest {
     /// 0 in a request. In the data `BPF_PROG_TEST_RUN` hands back after
     /// `XDP_ABORTED`: the timer helper's errno.
     pub result: u32,
-    /// For [`arm_op::ARM`]: fire this many nanoseconds from now.
-    pub delay_ns: u64,
+    /// For [`arm_op::ARM`]: when to fire (`CLOCK_MONOTONIC` ns; a deadline
+    /// already past fires at once). Absolute, so the time the request took to
+    /// reach the kernel is not added to Master_Down_Interval.
+    pub deadline_ns: u64,
 }
 
 #[cfg(feature = "user")]

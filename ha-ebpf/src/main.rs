@@ -106,7 +106,7 @@ pub fn ha_arm(ctx: XdpContext) -> u32 {
             // forced, whatever deadline the slot still holds.
             let rc = unsafe {
                 (*slot).peer.key = req.key;
-                timer::arm(slot, req.delay_ns, now, true)
+                timer::arm(slot, req.deadline_ns.saturating_sub(now), now, true)
             };
             if rc == 0 {
                 return xdp_action::XDP_PASS;

@@ -323,7 +323,7 @@ pub fn run(cmd: DatapathCommand) -> Result<()> {
             if cancel {
                 maps.cancel_master_down(key)
             } else {
-                maps.arm_master_down(key, delay_ms * 1_000_000)
+                maps.arm_master_down(key, monotonic_ns() + delay_ms * 1_000_000)
             }
         }
         DatapathCommand::Events {

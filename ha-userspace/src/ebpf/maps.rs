@@ -263,7 +263,7 @@ impl Maps {
             key,
             op: arm_op::FORGET,
             result: 0,
-            delay_ns: 0,
+            deadline_ns: 0,
         })
     }
 
@@ -280,15 +280,16 @@ impl Maps {
         Ok(total)
     }
 
-    /// Starts (or restarts) `key`'s master-down timer to fire `delay_ns` from now,
+    /// Starts (or restarts) `key`'s master-down timer to fire at `deadline_ns`
+    /// ([`super::monotonic_ns`]; a past deadline fires at once),
     /// as an advert would. For the start of Backup before any advert is heard; the
     /// instance must be in INSTANCES.
-    pub fn arm_master_down(&self, key: InstanceKey, delay_ns: u64) -> Result<()> {
+    pub fn arm_master_down(&self, key: InstanceKey, deadline_ns: u64) -> Result<()> {
         self.run_arm(ArmRequest {
             key,
             op: arm_op::ARM,
             result: 0,
-            delay_ns,
+            deadline_ns,
         })
     }
 
@@ -298,7 +299,7 @@ impl Maps {
             key,
             op: arm_op::CANCEL,
             result: 0,
-            delay_ns: 0,
+            deadline_ns: 0,
         })
     }
 

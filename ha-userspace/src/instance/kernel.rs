@@ -155,10 +155,12 @@ impl Kernel {
         }
     }
 
-    /// Arms the kernel's master-down timer to fire `delay` from now.
-    pub fn arm_master_down(&self, delay: Duration) {
+    /// Arms the kernel's master-down timer to fire at `at` (the state
+    /// machine's time, since the epoch).
+    pub fn arm_master_down(&self, at: Duration) {
         let maps = self.maps.lock().expect("maps lock");
-        if let Err(e) = maps.arm_master_down(self.key, delay.as_nanos() as u64) {
+        let deadline_ns = self.epoch_ns + at.as_nanos() as u64;
+        if let Err(e) = maps.arm_master_down(self.key, deadline_ns) {
             warn!(error = %format!("{e:#}"), "cannot arm the kernel master-down timer");
         }
     }

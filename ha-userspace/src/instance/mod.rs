@@ -254,6 +254,17 @@ impl Instance {
         }
     }
 
+    /// When a kernel event happened, on the state machine's clock: its
+    /// timestamp, never later than now (the two clocks are the same
+    /// CLOCK_MONOTONIC; the bound guards against a skewed epoch).
+    fn event_time(&self, event: &ha_common::Event) -> std::time::Duration {
+        let now = self.timers.now();
+        let Some(x) = &self.p.xdp else {
+            return now;
+        };
+        std::time::Duration::from_nanos(event.ts_ns.saturating_sub(x.epoch_ns)).min(now)
+    }
+
     /// An event of the XDP program. The kernel already validated the advert
     /// (TTL, checksum, version, auth) and only reports those that matter.
     async fn kernel_event(&mut self, event: ha_common::Event) {
@@ -272,7 +283,7 @@ impl Instance {
                     priority: event.priority,
                     advert_int_cs: event.advert_int_cs,
                 };
-                self.step(input).await;
+                self.step_at(input, self.event_time(&event)).await;
             }
             _ => debug!(instance = %self.p.cfg.name, kind = event.kind, "unknown kernel event"),
         }
@@ -299,7 +310,13 @@ impl Instance {
 
     /// Feeds one input to the state machine and carries out its actions in order.
     async fn step(&mut self, input: Input) {
-        let now = self.timers.now();
+        self.step_at(input, self.timers.now()).await;
+    }
+
+    /// [`step`](Self::step) for an input that happened at `now` (a kernel
+    /// event's timestamp: its deadlines count from the advert's arrival, as
+    /// the kernel's own do, not from when the controller got to it).
+    async fn step_at(&mut self, input: Input, now: std::time::Duration) {
         let actions = self.fsm.handle(input, now);
         for action in actions.iter() {
             // A master's periodic adverts go out with the others of its socket and
@@ -311,7 +328,7 @@ impl Instance {
             if let Some(k) = &self.kernel {
                 match action {
                     Action::ArmMasterDownTimer { at } => {
-                        k.arm_master_down(at.saturating_sub(now));
+                        k.arm_master_down(*at);
                         continue;
                     }
                     Action::CancelMasterDownTimer => {
