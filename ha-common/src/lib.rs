@@ -27,10 +27,10 @@
 //! | name | kind | key → value | writer |
 //! | --- | --- | --- | --- |
 //! | [`INSTANCES_MAP`] | hash | [`InstanceKey`] → [`InstanceConf`] | controller |
-//! | [`PEERS_MAP`] | hash | [`InstanceKey`] → [`Peer`] | XDP (the controller deletes an instance's entry when it removes the instance) |
+//! | [`BY_VRID_MAP`] | array\[512\] | [`by_vrid_index`] → [`VridEntry`] (a copy of INSTANCES for the advert path) | controller |
+//! | [`PEERS_MAP`] | array | [`InstanceConf::slot`] → [`Peer`], then the master-down timer (kernel-only layout) | XDP (`ha_xdp`; `ha_arm` arms, cancels and forgets for the controller) |
 //! | [`VIPS_MAP`] | hash | [`VipKey`] → [`InstanceKey`] | controller |
 //! | [`HEARTBEAT_MAP`] | array\[1\] | `0` → [`Heartbeat`] | controller |
-//! | [`TIMERS_MAP`] | hash | [`InstanceKey`] → timer slot (kernel-only layout) | XDP (`ha_xdp` and `ha_arm`); the controller deletes an instance's slot |
 //! | [`EVENTS_MAP`] | ring buffer | [`Event`] records | XDP |
 //! | [`STATS_MAP`] | per-CPU array\[1\] | `0` → [`Stats`] | XDP |
 

@@ -9,8 +9,8 @@ pub const INSTANCES_MAP: &str = "INSTANCES";
 pub const BY_VRID_MAP: &str = "BY_VRID";
 /// Array indexed by [`InstanceConf::slot`] of peer slots: a [`Peer`] in the
 /// first [`size_of::<Peer>()`] bytes, then the instance's master-down `bpf_timer`
-/// and its deadline (the kernel's business, `ha-ebpf/src/maps.rs`); one cache
-/// line per instance, so an advert touches one hash entry and one line.
+/// and its deadline (the kernel's business, `ha-ebpf/src/maps.rs`); 64 bytes
+/// per instance, so an advert touches one BY_VRID entry and one PEERS entry.
 /// Writer: the XDP programs (`ha_xdp`, and `ha_arm` for the controller).
 pub const PEERS_MAP: &str = "PEERS";
 /// Hash map [`VipKey`] → [`InstanceKey`]. Writer: the controller.
@@ -152,7 +152,7 @@ pub struct InstanceConf {
 /// A [`BY_VRID_MAP`] value: the one instance of a family and VRID, or a pointer
 /// to [`INSTANCES_MAP`].
 ///
-/// 64 bytes (one cache line).
+/// 64 bytes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VridEntry {

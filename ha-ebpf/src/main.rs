@@ -93,8 +93,9 @@ pub fn ha_arm(ctx: XdpContext) -> u32 {
     let Some(conf) = maps::INSTANCES.get_ptr(req.key) else {
         return xdp_action::XDP_DROP;
     };
-    // SAFETY: a live INSTANCES value; only the slot is read.
-    let index = u32::from(unsafe { (*conf).slot });
+    // SAFETY: a plain copy of a live INSTANCES value.
+    let conf = unsafe { conf.read() };
+    let index = u32::from(conf.slot);
     let Some(slot) = maps::PEERS.get_ptr_mut(index) else {
         return xdp_action::XDP_DROP;
     };
@@ -106,7 +107,11 @@ pub fn ha_arm(ctx: XdpContext) -> u32 {
             // forced, whatever deadline the slot still holds.
             let rc = unsafe {
                 (*slot).peer.key = req.key;
-                timer::arm(slot, req.deadline_ns.saturating_sub(now), now, true)
+                let deadline = match vrrp::heard_deadline(&conf, &(*slot).peer) {
+                    Some(heard) => heard.max(req.deadline_ns),
+                    None => req.deadline_ns,
+                };
+                timer::arm(slot, deadline.saturating_sub(now), now, true)
             };
             if rc == 0 {
                 return xdp_action::XDP_PASS;

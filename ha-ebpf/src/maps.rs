@@ -23,7 +23,7 @@ pub static INSTANCES: HashMap<InstanceKey, InstanceConf, { MAX_INSTANCES as usiz
 pub static BY_VRID: Array<VridEntry, { BY_VRID_ENTRIES as usize }> = Array::new();
 
 /// Per instance (index: [`InstanceConf::slot`]) the last valid advert heard and
-/// the master-down timer, in one cache line. Writer: this program (`ha_xdp` on
+/// the master-down timer, 64 bytes together. Writer: this program (`ha_xdp` on
 /// adverts, `ha_arm` for the controller).
 #[btf_map]
 pub static PEERS: Array<PeerSlot, { MAX_INSTANCES as usize }> = Array::new();

@@ -100,9 +100,10 @@ unsafe fn start(slot: *mut PeerSlot, delay_ns: u64) -> i64 {
                 let cb = bpf_timer_set_callback(timer, master_down as *mut c_void);
                 match bpf_timer_start(timer, delay_ns, 0) {
                     0 => 0,
-                    // The first error that explains it.
-                    rc if init != 0 && init != EBUSY => init.min(rc),
-                    rc if cb != 0 => cb.min(rc),
+                    // Report init's or set_callback's error if they failed: it
+                    // explains start's.
+                    _ if init != 0 && init != EBUSY => init,
+                    _ if cb != 0 => cb,
                     rc => rc,
                 }
             }
@@ -133,6 +134,16 @@ extern "C" fn master_down(_map: *mut c_void, _index: *mut u32, slot: *mut PeerSl
     // SAFETY: slot is this PEERS value; restarting a timer from its own
     // callback is allowed (bpf_timer_cancel is not).
     if now < deadline && unsafe { start(slot, deadline - now) } == 0 {
+        // A priority-0 advert on another CPU may have moved the deadline
+        // earlier (Skew_Time) and started the timer between our read and our
+        // start, which replaced its: start again for the earlier one.
+        // SAFETY: as above.
+        unsafe {
+            let moved = (*slot).expires_ns;
+            if moved != 0 && moved < deadline {
+                start(slot, moved.saturating_sub(now));
+            }
+        }
         return 0;
     }
     // At the deadline, or the timer could not be started again (counted; not

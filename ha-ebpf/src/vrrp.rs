@@ -426,6 +426,26 @@ pub extern "C" fn ha_accept(
     xdp_action::XDP_PASS
 }
 
+/// The master-down deadline the adverts heard so far call for, if they call
+/// for one: the last one + Skew_Time after priority 0, + Master_Down_Interval
+/// when it re-arms (RFC 5798 §6.4.2, as in `ha_accept` for Backup). The
+/// controller's arm (`ha_arm`) is not allowed to be earlier: it answers an
+/// event that may be older than adverts absorbed since.
+#[inline(always)]
+pub fn heard_deadline(conf: &InstanceConf, peer: &Peer) -> Option<u64> {
+    if peer.adverts == 0 {
+        return None;
+    }
+    let interval = peer.advert_int_cs;
+    if peer.master_priority == 0 {
+        return Some(peer.last_seen_ns + skew_ns(conf.version, conf.priority, interval));
+    }
+    let rearms = peer.master_priority >= conf.priority
+        || conf.preempt == 0
+        || peer.last_seen_ns < conf.preempt_hold_until_ns;
+    rearms.then(|| peer.last_seen_ns + master_down_ns(conf.version, conf.priority, interval))
+}
+
 /// Records the advert in the instance's [`Peer`]; returns the reasons it differs
 /// from the last one.
 ///

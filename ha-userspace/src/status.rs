@@ -65,6 +65,9 @@ pub struct SocketStatus {
 pub struct StatusBoard {
     doc: Mutex<Status>,
     changed: Notify,
+    /// Held from snapshot to rename: the final write at exit must not be
+    /// overtaken by a background write still under way (same temp file).
+    writing: Mutex<()>,
 }
 
 /// Writes are at least this far apart, so a burst of changes costs one write.
@@ -81,6 +84,7 @@ impl StatusBoard {
                 xdp: BTreeMap::new(),
             }),
             changed: Notify::new(),
+            writing: Mutex::new(()),
         })
     }
 
@@ -150,6 +154,7 @@ impl StatusBoard {
 
     /// Writes the document to `path` now; failures are logged, not fatal.
     pub fn write(&self, path: &std::path::Path) {
+        let _writing = self.writing.lock().expect("status write lock");
         let json = match serde_json::to_vec_pretty(&self.snapshot()) {
             Ok(j) => j,
             Err(e) => return warn!(error = %e, "cannot encode the status"),

@@ -110,26 +110,31 @@ impl AdvertTicker {
     }
 
     async fn send(&self, batch: &[(usize, Arc<Vec<Datagram>>)]) {
-        let messages: Vec<(&[u8], IpAddr, IpAddr)> = batch
-            .iter()
-            .flat_map(|(_, d)| d.iter().map(|(p, s, t)| (p.as_slice(), *s, *t)))
-            .collect();
-        match self.socket.send_many(&messages).await {
-            Ok(()) => {
-                self.failing.store(false, Relaxed);
-                for (index, datagrams) in batch {
-                    for _ in datagrams.iter() {
-                        self.board.count_quietly(*index, "adverts_tx");
-                    }
-                }
+        let mut owner = Vec::new();
+        let mut messages: Vec<(&[u8], IpAddr, IpAddr)> = Vec::new();
+        for (index, datagrams) in batch {
+            for (p, src, dst) in datagrams.iter() {
+                owner.push(*index);
+                messages.push((p.as_slice(), *src, *dst));
             }
-            Err(e) => {
-                for (index, _) in batch {
-                    self.board.count(*index, "tx_errors");
-                }
-                if !self.failing.swap(true, Relaxed) {
-                    warn!(error = %e, "cannot send the periodic adverts");
-                }
+        }
+        let failed = self.socket.send_many(&messages).await;
+        let mut ok = vec![true; messages.len()];
+        for (i, e) in &failed {
+            ok[*i] = false;
+            self.board.count(owner[*i], "tx_errors");
+            // A down link fails every tick until the instances leave master:
+            // warn once per run of failures.
+            if !self.failing.swap(true, Relaxed) {
+                warn!(error = %e, "cannot send a periodic advert");
+            }
+        }
+        if failed.is_empty() {
+            self.failing.store(false, Relaxed);
+        }
+        for (i, sent) in ok.into_iter().enumerate() {
+            if sent {
+                self.board.count_quietly(owner[i], "adverts_tx");
             }
         }
     }

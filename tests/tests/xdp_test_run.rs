@@ -687,3 +687,42 @@ fn one_vrid_on_two_interfaces_keeps_each_instance_its_own() -> Result<()> {
     assert_eq!(delta.get("pass_unknown_vrid"), Some(&1), "{delta:?}");
     Ok(())
 }
+
+/// The controller's arm answers an event that may be older than adverts the
+/// kernel absorbed since: it never pulls the deadline those adverts set earlier.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_late_controller_arm_does_not_cut_the_heard_deadline_short() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-late")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 9, OWN4.into(), &["--priority", "100"])?;
+    // v3, interval 5 cs, our priority 100: 3 * 50 ms + 156 * 50 ms / 256.
+    let master_down = Duration::from_nanos(150_000_000 + 156 * 50_000_000 / 256);
+    assert_eq!(
+        prog.run_frame(&advert4(PEER4, 9, 200, 5, VIP4), LO)?.0,
+        XDP_PASS
+    );
+    // An arm for "now", as from a controller that handled an old event late.
+    dp.ha_ok([
+        "datapath",
+        "arm",
+        "--ifindex",
+        "1",
+        "--vrid",
+        "9",
+        "--delay-ms",
+        "0",
+    ])?;
+    let events = until_master_down(&dp, Duration::from_secs(2))?;
+    let [advert, down] = &events[..] else {
+        panic!("{events:#?}")
+    };
+    let waited =
+        Duration::from_nanos(down["ts_ns"].as_u64().unwrap() - advert["ts_ns"].as_u64().unwrap());
+    assert!(
+        waited >= master_down && waited < master_down + Duration::from_millis(20),
+        "master down {waited:?} after the advert, expected {master_down:?}"
+    );
+    Ok(())
+}

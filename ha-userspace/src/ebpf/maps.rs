@@ -181,8 +181,15 @@ impl Maps {
         if self.instance(key)?.is_none() {
             return Ok(());
         }
-        self.cancel_master_down(key)?;
-        self.forget_peer(key)?;
+        // INIT first: adverts still in flight then no longer arm the timer.
+        self.set_state(key, state::INIT)?;
+        // Best effort: the instance goes whatever ha_arm says (a timer left
+        // running finds the slot forgotten and reports nobody it can route).
+        for cleaned in [self.cancel_master_down(key), self.forget_peer(key)] {
+            if let Err(e) = cleaned {
+                tracing::warn!(error = %format!("{e:#}"), "cleaning the slot of a removed instance");
+            }
+        }
         absent_ok(self.instances.remove(&key))
             .with_context(|| format!("cannot remove {key:?} from {INSTANCES_MAP}"))?;
         self.forget_by_vrid(key)
@@ -317,7 +324,7 @@ impl Maps {
             )
         };
         // A timer helper may fail for want of memory the moment it is asked
-        // (the first start allocates the kernel timer): try again before giving up.
+        // (bpf_timer_init allocates the kernel timer): try again before giving up.
         let mut errno = 0;
         for _ in 0..ARM_ATTEMPTS {
             let (verdict, out) = self

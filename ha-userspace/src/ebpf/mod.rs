@@ -12,8 +12,9 @@
 //!    responder stops answering when the heartbeat is older than its max age).
 //! 3. Read [`EventStream::next`]: ADVERT events for adverts that matter, and
 //!    MASTER_DOWN when an instance's master-down timer fires.
-//! 4. Entering Backup before any advert: [`Maps::arm_master_down`] with
-//!    Master_Down_Interval; after that, adverts re-arm the timer in the kernel.
+//! 4. Entering Backup: [`Maps::arm_master_down`] with the deadline (now +
+//!    Master_Down_Interval; never earlier than the adverts the kernel heard
+//!    call for); after that, adverts re-arm the timer in the kernel.
 //!
 //! Clock: every `*_ns` value is [`monotonic_ns`] (`CLOCK_MONOTONIC`).
 

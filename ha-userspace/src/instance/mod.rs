@@ -318,6 +318,12 @@ impl Instance {
     /// the kernel's own do, not from when the controller got to it).
     async fn step_at(&mut self, input: Input, now: std::time::Duration) {
         let actions = self.fsm.handle(input, now);
+        // Out of Master: stop the periodic advert before anything else, so no
+        // tick sends our old priority after the priority-0 advert or while the
+        // VIPs are being removed.
+        if self.fsm.state() != State::Master {
+            self.sync_periodic();
+        }
         for action in actions.iter() {
             // A master's periodic adverts go out with the others of its socket and
             // interval (see `ticker`), not on a timer of its own.
@@ -522,6 +528,15 @@ impl Instance {
             s.priority = priority;
             s.master = master;
         });
+    }
+}
+
+impl Drop for Instance {
+    /// A task that ends (or panics) while master must not stay advertised.
+    fn drop(&mut self) {
+        if self.periodic.take().is_some() {
+            self.p.ticker.remove(self.p.index);
+        }
     }
 }
 

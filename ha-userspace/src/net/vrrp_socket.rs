@@ -443,31 +443,65 @@ impl VrrpSocket {
     /// Sends several messages, each from its own source to its own
     /// destination, with as few system calls as the kernel allows
     /// (`sendmmsg`): the periodic adverts of every master instance on this
-    /// socket that shares an interval, one per unicast peer.
-    pub async fn send_many(&self, messages: &[(&[u8], IpAddr, IpAddr)]) -> io::Result<()> {
-        let what = || format!("sending {} VRRP adverts on {}", messages.len(), self.ifname);
+    /// socket that shares an interval, one per unicast peer. A message that
+    /// fails does not hold back the others; returns the failures by index.
+    pub async fn send_many(&self, messages: &[(&[u8], IpAddr, IpAddr)]) -> Vec<(usize, io::Error)> {
+        let mut failed = Vec::new();
+        let mut index = Vec::with_capacity(messages.len());
         let mut outs = Vec::with_capacity(messages.len());
-        for (_, src, dst) in messages {
-            self.check_pair(*src, *dst)
-                .map_err(|e| with_context(what, e))?;
-            outs.push(OutMsg::new(*src, *dst, self.ifindex));
+        for (i, (_, src, dst)) in messages.iter().enumerate() {
+            match self.check_pair(*src, *dst) {
+                Ok(()) => {
+                    index.push(i);
+                    outs.push(OutMsg::new(*src, *dst, self.ifindex));
+                }
+                Err(e) => failed.push((i, self.send_error(messages[i], e))),
+            }
         }
-        let payloads: Vec<&[u8]> = messages.iter().map(|(p, _, _)| *p).collect();
+        let payloads: Vec<&[u8]> = index.iter().map(|&i| messages[i].0).collect();
         let mut done = 0;
-        while done < messages.len() {
-            let mut guard = self.fd.writable().await?;
+        while done < index.len() {
+            let mut guard = match self.fd.writable().await {
+                Ok(g) => g,
+                Err(e) => {
+                    let e = self.send_error(messages[index[done]], e);
+                    failed.push((index[done], e));
+                    done += 1;
+                    continue;
+                }
+            };
             match guard
                 .try_io(|fd| msg::send_many(fd.get_ref(), &payloads[done..], &mut outs[done..]))
             {
-                Ok(Ok(0)) => return Err(with_context(what, io::ErrorKind::WriteZero.into())),
-                Ok(Ok(n)) => done += n,
-                Ok(Err(e)) => {
-                    return Err(with_context(what, hint_source(e, messages[done].1)));
+                Ok(Ok(n)) if n > 0 => done += n,
+                // sendmmsg reports the error of the first message it could not
+                // send (at once if it is the first): skip that one, go on.
+                Ok(result) => {
+                    let e = result
+                        .err()
+                        .unwrap_or_else(|| io::ErrorKind::WriteZero.into());
+                    let e = self.send_error(messages[index[done]], e);
+                    failed.push((index[done], e));
+                    done += 1;
                 }
                 Err(_would_block) => continue,
             }
         }
-        Ok(())
+        failed
+    }
+
+    /// `e` from sending `message`, with what was being sent.
+    fn send_error(&self, message: (&[u8], IpAddr, IpAddr), e: io::Error) -> io::Error {
+        let (_, src, dst) = message;
+        with_context(
+            || {
+                format!(
+                    "sending a VRRP advert on {} from {src} to {dst}",
+                    self.ifname
+                )
+            },
+            hint_source(e, src),
+        )
     }
 
     /// Source and destination must both be of the socket's family.

@@ -8,7 +8,10 @@
 //!   starts in [`State::Initialize`] with nothing armed; feed
 //!   [`Input::Startup`] to start it.
 //! - Call [`Fsm::handle`] with each input and the current monotonic time `now`
-//!   (a [`Duration`] since any fixed epoch; it must never go backwards). Run
+//!   (a [`Duration`] since any fixed epoch). It may be slightly earlier than
+//!   the previous input's when the input happened earlier than it was handled
+//!   (a kernel event's timestamp): deadlines then count from when it happened.
+//!   Run
 //!   the returned [`Action`]s in order: the order is part of the protocol (on
 //!   becoming Master the VIPs are configured before the advert and the
 //!   gratuitous ARP go out; [`Action::StateChanged`] comes last, so notify

@@ -309,7 +309,7 @@ fn print_report(results: &Results, window: Duration, instances: &[u8], intervals
     print!("{}", t.render());
     println!();
     println!(
-        "**Backup CPU and wake-ups against keepalived** (same run; target for ha (xdp) at 50 instances: CPU ratio ≤ 0.1, reported, not asserted):"
+        "**Backup CPU and wake-ups against keepalived** (same run; target for ha (xdp) at 50 instances and 0.01 s: CPU ratio ≤ 0.1, reported, not asserted):"
     );
     println!();
     let mut r = Table::new(
@@ -340,7 +340,8 @@ fn print_report(results: &Results, window: Duration, instances: &[u8], intervals
             let cpu = |c: Option<&Cell>| c.map(|c| c.backup.cpu_ms_s);
             let wk = |c: Option<&Cell>| c.map(|c| c.backup.wakeups_s);
             let cpu_x = ratio(cpu(x), cpu(k));
-            let target = if n >= 50 {
+            // The target is for the busiest cell only: 50 instances at 0.01 s.
+            let target = if n >= 50 && i <= 0.01 {
                 match cpu_x {
                     Some(v) if v <= 0.1 => "met".into(),
                     Some(_) => "**not met**".into(),
