@@ -435,6 +435,15 @@ fn until_master_down(dp: &Datapath, timeout: Duration) -> Result<Vec<Value>> {
     anyhow::bail!("no master_down within {timeout:?}: {seen:#?}")
 }
 
+/// Master_Down_Interval of a v3 backup at priority 100 hearing 5 cs adverts:
+/// 3 * 50 ms + 156 * 50 ms / 256.
+const MASTER_DOWN_5CS: Duration = Duration::from_nanos(150_000_000 + 156 * 50_000_000 / 256);
+
+/// Time between two events' kernel timestamps.
+fn between(first: &Value, then: &Value) -> Duration {
+    Duration::from_nanos(then["ts_ns"].as_u64().unwrap() - first["ts_ns"].as_u64().unwrap())
+}
+
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn master_down_timer_fires_after_master_down_interval_or_skew() -> Result<()> {
@@ -443,8 +452,7 @@ fn master_down_timer_fires_after_master_down_interval_or_skew() -> Result<()> {
     let prog = dp.program()?;
     dp.instance(LO, 9, OWN4.into(), &["--priority", "100"])?;
 
-    // v3, interval 5 cs, our priority 100: 3 * 50 ms + 156 * 50 ms / 256.
-    let master_down = Duration::from_nanos(150_000_000 + 156 * 50_000_000 / 256);
+    let master_down = MASTER_DOWN_5CS;
     assert_eq!(
         prog.run_frame(&advert4(PEER4, 9, 200, 5, VIP4), LO)?.0,
         XDP_PASS
@@ -456,8 +464,7 @@ fn master_down_timer_fires_after_master_down_interval_or_skew() -> Result<()> {
     assert_eq!(advert["kind"], "advert");
     assert_eq!(down["kind"], "master_down");
     assert_eq!(down["vrid"], 9);
-    let waited =
-        Duration::from_nanos(down["ts_ns"].as_u64().unwrap() - advert["ts_ns"].as_u64().unwrap());
+    let waited = between(advert, down);
     assert!(
         waited >= master_down && waited < master_down + Duration::from_millis(20),
         "master down after {waited:?}, expected {master_down:?}"
@@ -474,8 +481,7 @@ fn master_down_timer_fires_after_master_down_interval_or_skew() -> Result<()> {
         panic!("{events:#?}")
     };
     assert_eq!(reasons(zero)[0], "priority_zero");
-    let waited =
-        Duration::from_nanos(down["ts_ns"].as_u64().unwrap() - zero["ts_ns"].as_u64().unwrap());
+    let waited = between(zero, down);
     assert!(
         waited >= skew && waited < skew + Duration::from_millis(20),
         "skew {waited:?}"
@@ -697,8 +703,7 @@ fn a_late_controller_arm_does_not_cut_the_heard_deadline_short() -> Result<()> {
     let dp = Datapath::load("tr-late")?;
     let prog = dp.program()?;
     dp.instance(LO, 9, OWN4.into(), &["--priority", "100"])?;
-    // v3, interval 5 cs, our priority 100: 3 * 50 ms + 156 * 50 ms / 256.
-    let master_down = Duration::from_nanos(150_000_000 + 156 * 50_000_000 / 256);
+    let master_down = MASTER_DOWN_5CS;
     assert_eq!(
         prog.run_frame(&advert4(PEER4, 9, 200, 5, VIP4), LO)?.0,
         XDP_PASS
@@ -718,8 +723,7 @@ fn a_late_controller_arm_does_not_cut_the_heard_deadline_short() -> Result<()> {
     let [advert, down] = &events[..] else {
         panic!("{events:#?}")
     };
-    let waited =
-        Duration::from_nanos(down["ts_ns"].as_u64().unwrap() - advert["ts_ns"].as_u64().unwrap());
+    let waited = between(advert, down);
     assert!(
         waited >= master_down && waited < master_down + Duration::from_millis(20),
         "master down {waited:?} after the advert, expected {master_down:?}"
