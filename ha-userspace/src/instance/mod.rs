@@ -111,6 +111,18 @@ pub struct Instance {
     linger: bool,
     /// What the ticker sends for us every interval while we are master.
     periodic: Option<Vec<Datagram>>,
+    /// A takeover under way: when the kernel's master-down timer fired and
+    /// when the controller heard of it, then when the VIPs were in place
+    /// (CLOCK_MONOTONIC ns), for the log line that says how long it took.
+    takeover: Option<Takeover>,
+}
+
+/// The steps of a takeover on the XDP datapath, in CLOCK_MONOTONIC ns.
+#[derive(Clone, Copy, Debug)]
+struct Takeover {
+    fired: u64,
+    heard: u64,
+    vips: Option<u64>,
 }
 
 /// How long a released master keeps its VIPs after hearing its successor: the
@@ -177,6 +189,7 @@ impl Instance {
             fault: false,
             linger: false,
             periodic: None,
+            takeover: None,
             published_master: None,
             p,
         })
@@ -271,7 +284,16 @@ impl Instance {
         match event.kind {
             event_kind::MASTER_DOWN => {
                 self.p.board.count(self.p.index, "kernel_master_down");
+                self.takeover = Some(Takeover {
+                    fired: event.ts_ns,
+                    heard: crate::ebpf::monotonic_ns(),
+                    vips: None,
+                });
                 self.step(Input::MasterDownTimer).await;
+                // Not taken over (a stale timer, or no longer Backup): forget it.
+                if self.fsm.state() != State::Master {
+                    self.takeover = None;
+                }
             }
             event_kind::ADVERT => {
                 self.p.board.count(self.p.index, "kernel_adverts");
@@ -368,6 +390,9 @@ impl Instance {
                     k.set_state(State::Master);
                 }
                 self.add_vips().await;
+                if let Some(t) = &mut self.takeover {
+                    t.vips = Some(crate::ebpf::monotonic_ns());
+                }
             }
             Action::RemoveVips => {
                 self.p.announcer.stop();
@@ -376,7 +401,21 @@ impl Instance {
                 }
                 self.remove_vips().await;
             }
-            Action::SendGratuitous => self.p.announcer.start().await,
+            Action::SendGratuitous => {
+                self.p.announcer.start().await;
+                if let Some(t) = self.takeover.take() {
+                    // How long the takeover took, from the kernel's master-down
+                    // timer to the first gratuitous ARP / NA on the wire.
+                    let us = |ns: u64| ns.saturating_sub(t.fired) as f64 / 1000.0;
+                    info!(
+                        instance = %name,
+                        event_us = us(t.heard),
+                        vips_us = t.vips.map(us),
+                        announced_us = us(crate::ebpf::monotonic_ns()),
+                        "took over after the master-down timer"
+                    );
+                }
+            }
             Action::Released { successor } => match successor {
                 Some(s) => {
                     info!(instance = %name, successor = %s, "VIPs released to the new master");

@@ -43,11 +43,12 @@ fn allowance(fault: Fault, interval: f64) -> f64 {
     }
 }
 
-/// Lag of one run in ms, or why there is none.
-fn one_run(imp: Impl, fault: Fault, interval: f64) -> Result<f64> {
+/// Lag of one run in ms and, for `ha` on XDP, its own account of the
+/// takeover (timer → event → VIPs → gratuitous ARP, µs); or why there is none.
+fn one_run(imp: Impl, fault: Fault, interval: f64) -> Result<(f64, Option<String>)> {
     common::in_topology(|topo| {
         let d = common::start_pair(imp, topo, 1, interval)?;
-        let measured = (|| -> Result<f64> {
+        let measured = (|| -> Result<(f64, Option<String>)> {
             common::settle(imp, topo, &d, 1, interval)?;
             interrupt::sleep(Duration::from_millis(200))?;
             let [n1, n2] = topo.nodes() else {
@@ -63,7 +64,8 @@ fn one_run(imp: Impl, fault: Fault, interval: f64) -> Result<f64> {
             thread::sleep(after);
             let (frames, _) = capture.stop_counted()?;
             let fault_at = fault_at?;
-            lag_ms(&frames, fault, interval, fault_at, (n1.ipv4, n2.mac()), vip)
+            let lag = lag_ms(&frames, fault, interval, fault_at, (n1.ipv4, n2.mac()), vip)?;
+            Ok((lag, takeover_account(&d[1].log())))
         })();
         for daemon in &d {
             let _ = daemon.crash();
@@ -108,6 +110,32 @@ fn lag_ms(
         bail!("no gratuitous ARP from the backup seen");
     };
     Ok(ms_between(reference.ts, garp.ts) - allowance(fault, interval) * 1000.0)
+}
+
+/// The fields of `ha`'s "took over" log line, colours removed.
+fn takeover_account(log: &str) -> Option<String> {
+    let line = log
+        .lines()
+        .find(|l| l.contains("took over after the master-down timer"))?;
+    let mut plain = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An ANSI colour sequence: ESC [ ... m.
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    let fields: Vec<&str> = plain
+        .split_whitespace()
+        .filter(|w| w.contains("_us="))
+        .collect();
+    Some(fields.join(" "))
 }
 
 /// Nearest-rank percentile `p` (0..=100) of sorted `s`.
@@ -166,7 +194,10 @@ pub fn run(args: &Args) -> Result<()> {
                         run + 1
                     );
                     match &outcome {
-                        Ok(l) => eprintln!("{line}  lag {l:>8.3} ms"),
+                        Ok((l, Some(account))) => {
+                            eprintln!("{line}  lag {l:>8.3} ms  (ha: {account})")
+                        }
+                        Ok((l, None)) => eprintln!("{line}  lag {l:>8.3} ms"),
                         Err(_) if interrupt::requested() => {
                             eprintln!("{line}  stopped (Ctrl-C)");
                             break 'all;
@@ -179,7 +210,7 @@ pub fn run(args: &Args) -> Result<()> {
                     results
                         .entry((fault, interval.to_bits(), imp))
                         .or_default()
-                        .push(outcome.map_err(|e| format!("{e:#}")));
+                        .push(outcome.map(|(l, _)| l).map_err(|e| format!("{e:#}")));
                 }
             }
         }
