@@ -31,6 +31,7 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use rtnetlink::AddressMessageBuilder;
 use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, CacheInfo,
 };
@@ -174,13 +175,18 @@ impl Netlink {
             lifetimes.ifa_valid = INFINITY_LIFE_TIME;
             msg.attributes.push(AddressAttribute::CacheInfo(lifetimes));
         }
-        match request.execute().await {
+        // In place, on the blocking socket: see `sync_route`.
+        let msg = RouteNetlinkMessage::NewAddress(request.message_mut().clone());
+        match self.create_or_replace(msg) {
             Ok(()) => Ok(()),
-            Err(e) if errno(&e) == Some(libc::ENODEV) => Err(NetError::NoSuchIfindex(ifindex)),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+                Err(NetError::NoSuchIfindex(ifindex))
+            }
             Err(e) => {
                 let ifname = self.name_of(ifindex).await;
-                Err(nl_error(
+                Err(NetError::io(
                     format!("adding {addr}/{prefix_len} to interface {ifname}"),
+                    "CAP_NET_ADMIN",
                     e,
                 ))
             }

@@ -8,6 +8,7 @@
 //! | [`netlink`] | the one shared rtnetlink connection ([`Netlink`]) |
 //! | [`link`] | interface lookup (index, MAC, MTU, state, source addresses) and change events |
 //! | [`addr`] | adding, removing and listing VIPs |
+//! | `sync_route` | the blocking netlink request that adds a new master's VIPs |
 //!
 //! Everything is driven by tokio: sockets are non-blocking and wrapped in
 //! `AsyncFd`, rtnetlink runs as a spawned task. Sockets and the netlink
@@ -33,6 +34,7 @@ pub mod garp;
 pub mod link;
 mod msg;
 pub mod netlink;
+mod sync_route;
 mod sys;
 pub mod vrrp_socket;
 

@@ -7,17 +7,22 @@
 //! the same typed, contextual errors; the address and link operations are in
 //! `addr.rs` and `link.rs`.
 
-use std::io;
+use std::{
+    io,
+    sync::{Arc, Mutex},
+};
 
 use rtnetlink::Handle;
 
-use super::error::NetError;
+use super::{error::NetError, sync_route::SyncRoute};
 
 /// A handle on the shared rtnetlink connection. Clone it freely; the
 /// connection task ends when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Netlink {
     handle: Handle,
+    /// The blocking socket adding VIPs (see `sync_route`).
+    sync: Arc<Mutex<SyncRoute>>,
 }
 
 impl Netlink {
@@ -30,7 +35,25 @@ impl Netlink {
                 cause: e,
             })?;
         tokio::spawn(connection);
-        Ok(Netlink { handle })
+        let sync = SyncRoute::new().map_err(|e| NetError::Io {
+            what: "opening the rtnetlink socket for VIPs".into(),
+            cause: e,
+        })?;
+        Ok(Netlink {
+            handle,
+            sync: Arc::new(Mutex::new(sync)),
+        })
+    }
+
+    /// A create-or-replace request on the blocking socket.
+    pub(crate) fn create_or_replace(
+        &self,
+        msg: netlink_packet_route::RouteNetlinkMessage,
+    ) -> io::Result<()> {
+        self.sync
+            .lock()
+            .expect("netlink lock")
+            .create_or_replace(msg)
     }
 
     /// The underlying rtnetlink handle, for requests this module does not wrap.
