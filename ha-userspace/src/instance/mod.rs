@@ -290,10 +290,9 @@ impl Instance {
                     vips: None,
                 });
                 self.step(Input::MasterDownTimer).await;
-                // Not taken over (a stale timer, or no longer Backup): forget it.
-                if self.fsm.state() != State::Master {
-                    self.takeover = None;
-                }
+                // A takeover logs itself within that step; a stale timer leaves
+                // nothing to carry into a later, unrelated announcement.
+                self.takeover = None;
             }
             event_kind::ADVERT => {
                 self.p.board.count(self.p.index, "kernel_adverts");
@@ -389,8 +388,10 @@ impl Instance {
                 if let Some(k) = &mut self.kernel {
                     k.set_state(State::Master);
                 }
-                self.add_vips().await;
-                if let Some(t) = &mut self.takeover {
+                let added = self.add_vips().await;
+                if let Some(t) = &mut self.takeover
+                    && added
+                {
                     t.vips = Some(crate::ebpf::monotonic_ns());
                 }
             }
@@ -405,13 +406,13 @@ impl Instance {
                 self.p.announcer.start().await;
                 if let Some(t) = self.takeover.take() {
                     // How long the takeover took, from the kernel's master-down
-                    // timer to the first gratuitous ARP / NA on the wire.
+                    // timer to the end of the first gratuitous ARP / NA burst.
                     let us = |ns: u64| ns.saturating_sub(t.fired) as f64 / 1000.0;
                     info!(
                         instance = %name,
                         event_us = us(t.heard),
                         vips_us = t.vips.map(us),
-                        announced_us = us(crate::ebpf::monotonic_ns()),
+                        first_burst_us = us(crate::ebpf::monotonic_ns()),
                         "took over after the master-down timer"
                     );
                 }
@@ -519,7 +520,9 @@ impl Instance {
         }
     }
 
-    async fn add_vips(&mut self) {
+    /// Adds every VIP; false if any could not be added (logged and counted).
+    async fn add_vips(&mut self) -> bool {
+        let mut all = true;
         for (ifindex, vip) in &self.p.vips {
             if let Err(e) = self
                 .p
@@ -529,8 +532,10 @@ impl Instance {
             {
                 error!(instance = %self.p.cfg.name, vip = %vip.addr, error = %e, "cannot add VIP");
                 self.p.board.count(self.p.index, "vip_errors");
+                all = false;
             }
         }
+        all
     }
 
     async fn remove_vips(&mut self) {

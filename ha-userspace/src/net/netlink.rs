@@ -50,9 +50,10 @@ impl Netlink {
         &self,
         msg: netlink_packet_route::RouteNetlinkMessage,
     ) -> io::Result<()> {
+        // A poisoned lock still holds a usable socket and sequence number.
         self.sync
             .lock()
-            .expect("netlink lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .create_or_replace(msg)
     }
 

@@ -6,8 +6,10 @@
 //! reply for the instance to be scheduled again, behind whatever else the
 //! daemon's single thread has queued (0.1–0.5 ms measured on a takeover,
 //! against ~50 µs for the kernel's work). Like keepalived, this sends the
-//! request and reads the acknowledgement in place; the kernel handles it
-//! inside `sendmsg`, so the wait is short.
+//! request and reads the acknowledgement in place: the kernel handles a
+//! NETLINK_ROUTE request inside `sendmsg` (waiting there for RTNL if another
+//! task holds it, as the asynchronous path did too) and has queued the
+//! acknowledgement by the time `recv` runs.
 
 use std::{io, os::fd::AsRawFd};
 
@@ -36,8 +38,7 @@ impl SyncRoute {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         socket.bind_auto()?;
         socket.connect(&SocketAddr::new(0, 0))?;
-        // Never block the daemon for long: the kernel acknowledges at once,
-        // unless RTNL is held elsewhere.
+        // A safety net: the acknowledgement is queued before `send` returns.
         let timeout = libc::timeval {
             tv_sec: REPLY_TIMEOUT_S,
             tv_usec: 0,
@@ -74,7 +75,11 @@ impl SyncRoute {
         // reply to an earlier request that timed out may come first.
         for _ in 0..16 {
             let mut data = Vec::with_capacity(RECV_BUF);
-            self.socket.recv(&mut data, 0)?;
+            match self.socket.recv(&mut data, 0) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
             let mut offset = 0;
             while offset < data.len() {
                 let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..])
@@ -88,10 +93,8 @@ impl SyncRoute {
                         Some(code) => Err(io::Error::from_raw_os_error(code.get().abs())),
                     };
                 }
-                if len == 0 {
-                    break;
-                }
-                offset += len;
+                // Messages in a datagram are 4-byte aligned (NLMSG_ALIGN).
+                offset += (len + 3) & !3;
             }
         }
         Err(io::Error::other(

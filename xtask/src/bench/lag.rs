@@ -114,8 +114,10 @@ fn lag_ms(
 
 /// The fields of `ha`'s "took over" log line, colours removed.
 fn takeover_account(log: &str) -> Option<String> {
+    // The last one: the takeover the run measured, not one while the pair settled.
     let line = log
         .lines()
+        .rev()
         .find(|l| l.contains("took over after the master-down timer"))?;
     let mut plain = String::new();
     let mut chars = line.chars();
