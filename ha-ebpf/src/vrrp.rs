@@ -352,38 +352,17 @@ pub extern "C" fn ha_accept(
     // v3 uses the master's interval (Master_Adver_Interval); a v2 one equals ours.
     let interval = adv.advert_int_cs;
     match conf.state {
-        state::BACKUP => {
-            if adv.priority == 0 {
-                // "Set the Master_Down_Timer to Skew_Time."
-                // SAFETY (every timer call): slot is a live PEERS value.
-                unsafe {
-                    timer::arm(
-                        slot,
-                        skew_ns(conf.version, conf.priority, interval),
-                        now,
-                        false,
-                    );
-                }
-            } else if adv.priority >= conf.priority
-                || conf.preempt == 0
-                || now < conf.preempt_hold_until_ns
-            {
-                // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT
-                // is greater than or equal to the local Priority": reset the timer.
-                unsafe {
-                    timer::arm(
-                        slot,
-                        master_down_ns(conf.version, conf.priority, interval),
-                        now,
-                        false,
-                    );
-                }
-            } else {
+        state::BACKUP => match backup_timer(conf, adv.priority, interval, now) {
+            // SAFETY: slot is a live PEERS value.
+            Some(delay) => unsafe {
+                timer::arm(slot, delay, now, false);
+            },
+            None => {
                 // "Discard the ADVERTISEMENT": the timer runs out and we preempt.
                 inc(|s| &mut s.adverts_outranked);
                 reasons |= reason::OUTRANKED;
             }
-        }
+        },
         state::MASTER => {
             if adv.priority == 0 {
                 // The controller sends an advert at once (PRIORITY_ZERO).
@@ -426,24 +405,38 @@ pub extern "C" fn ha_accept(
     xdp_action::XDP_PASS
 }
 
-/// The master-down deadline the adverts heard so far call for, if they call
-/// for one: the last one + Skew_Time after priority 0, + Master_Down_Interval
-/// when it re-arms (RFC 5798 §6.4.2, as in `ha_accept` for Backup). The
-/// controller's arm (`ha_arm`) is not allowed to be earlier: it answers an
-/// event that may be older than adverts absorbed since.
+/// RFC 5798 §6.4.2, an advert of `priority` and `interval_cs` heard at `at` in
+/// Backup: how long until the Master_Down_Timer fires, or `None` when the
+/// advert is discarded (a lower priority we preempt).
+#[inline(always)]
+fn backup_timer(conf: &InstanceConf, priority: u8, interval_cs: u16, at: u64) -> Option<u64> {
+    if priority == 0 {
+        // "Set the Master_Down_Timer to Skew_Time."
+        return Some(skew_ns(conf.version, conf.priority, interval_cs));
+    }
+    // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is
+    // greater than or equal to the local Priority": reset the timer
+    // (keepalived's preempt_delay holds preemption off until the hold ends).
+    let rearms = priority >= conf.priority || conf.preempt == 0 || at < conf.preempt_hold_until_ns;
+    rearms.then(|| master_down_ns(conf.version, conf.priority, interval_cs))
+}
+
+/// The master-down deadline the last advert heard calls for, if it calls for
+/// one ([`backup_timer`] from its arrival). The controller's arm (`ha_arm`) is
+/// not allowed to be earlier: it answers an event that may be older than
+/// adverts absorbed since.
 #[inline(always)]
 pub fn heard_deadline(conf: &InstanceConf, peer: &Peer) -> Option<u64> {
     if peer.adverts == 0 {
         return None;
     }
-    let interval = peer.advert_int_cs;
-    if peer.master_priority == 0 {
-        return Some(peer.last_seen_ns + skew_ns(conf.version, conf.priority, interval));
-    }
-    let rearms = peer.master_priority >= conf.priority
-        || conf.preempt == 0
-        || peer.last_seen_ns < conf.preempt_hold_until_ns;
-    rearms.then(|| peer.last_seen_ns + master_down_ns(conf.version, conf.priority, interval))
+    backup_timer(
+        conf,
+        peer.master_priority,
+        peer.advert_int_cs,
+        peer.last_seen_ns,
+    )
+    .map(|delay| peer.last_seen_ns + delay)
 }
 
 /// Records the advert in the instance's [`Peer`]; returns the reasons it differs
