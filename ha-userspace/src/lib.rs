@@ -13,6 +13,7 @@ pub mod ebpf;
 pub mod instance;
 pub mod net;
 pub mod status;
+pub mod sync;
 pub mod ticker;
 pub mod vrrp;
 pub mod wire;

@@ -49,7 +49,11 @@ fn run(cli: Cli) -> Result<()> {
                 status_file: Some(status_file),
                 xdp_mode: xdp_mode.into(),
             };
-            runtime.block_on(daemon::run(loaded.config, opts))
+            runtime.block_on(async {
+                // Before anything slow: from here on no signal kills the daemon.
+                let signals = daemon::Signals::install()?;
+                daemon::run(loaded.config, opts, signals.stop_requested()).await
+            })
         }
         Command::CheckConfig { path, config_id } => {
             let options = config::Options { config_id };

@@ -41,6 +41,9 @@ pub struct InstanceStatus {
     pub interface: String,
     /// `init`, `backup`, `master`, `releasing` or `fault`.
     pub state: String,
+    /// Why the instance is in fault: `link`, `vips`, `send`, `tracker N`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
     /// Effective priority.
     pub priority: u8,
     /// The current master's address as last heard (ours when master).
@@ -90,7 +93,7 @@ impl StatusBoard {
 
     /// Changes instance `i` and wakes the writer.
     pub fn instance(&self, i: usize, f: impl FnOnce(&mut InstanceStatus)) {
-        if let Some(s) = self.doc.lock().expect("status lock").instances.get_mut(i) {
+        if let Some(s) = crate::sync::lock(&self.doc).instances.get_mut(i) {
             f(s);
         }
         self.changed.notify_one();
@@ -105,14 +108,14 @@ impl StatusBoard {
     /// written with the next change, but does not wake the writer itself, so a
     /// master sending 5000 adverts a second does not rewrite the file 50 times.
     pub fn count_quietly(&self, i: usize, name: &'static str) {
-        if let Some(s) = self.doc.lock().expect("status lock").instances.get_mut(i) {
+        if let Some(s) = crate::sync::lock(&self.doc).instances.get_mut(i) {
             *s.counters.entry(name).or_default() += 1;
         }
     }
 
     /// Adds one to drop counter `reason` of socket `i`.
     pub fn socket_drop(&self, i: usize, reason: &'static str) {
-        if let Some(s) = self.doc.lock().expect("status lock").sockets.get_mut(i) {
+        if let Some(s) = crate::sync::lock(&self.doc).sockets.get_mut(i) {
             *s.dropped.entry(reason).or_default() += 1;
         }
         self.changed.notify_one();
@@ -121,7 +124,7 @@ impl StatusBoard {
     /// Replaces the XDP counters; wakes the writer only if one changed.
     pub fn set_xdp(&self, counters: impl IntoIterator<Item = (&'static str, u64)>) {
         let fresh: BTreeMap<_, _> = counters.into_iter().filter(|(_, v)| *v != 0).collect();
-        let mut doc = self.doc.lock().expect("status lock");
+        let mut doc = crate::sync::lock(&self.doc);
         if doc.xdp != fresh {
             doc.xdp = fresh;
             drop(doc);
@@ -131,7 +134,7 @@ impl StatusBoard {
 
     /// A copy of the document.
     pub fn snapshot(&self) -> Status {
-        self.doc.lock().expect("status lock").clone()
+        crate::sync::lock(&self.doc).clone()
     }
 
     /// Rewrites `path` (atomically: temp file + rename) after every change
@@ -154,7 +157,7 @@ impl StatusBoard {
 
     /// Writes the document to `path` now; failures are logged, not fatal.
     pub fn write(&self, path: &std::path::Path) {
-        let _writing = self.writing.lock().expect("status write lock");
+        let _writing = crate::sync::lock(&self.writing);
         let json = match serde_json::to_vec_pretty(&self.snapshot()) {
             Ok(j) => j,
             Err(e) => return warn!(error = %e, "cannot encode the status"),

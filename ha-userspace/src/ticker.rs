@@ -31,13 +31,22 @@ use crate::{net::VrrpSocket, status::StatusBoard};
 /// One advert datagram: payload, source, destination.
 pub type Datagram = (Vec<u8>, IpAddr, IpAddr);
 
+/// What one master hands the ticker.
+#[derive(Clone)]
+struct Periodic {
+    datagrams: Arc<Vec<Datagram>>,
+    /// Woken when one of them could not be sent: a master nobody hears must
+    /// not go on holding the VIPs (the instance goes to Fault).
+    failed: Arc<Notify>,
+}
+
 /// The periodic adverts of one socket and one interval.
 pub struct AdvertTicker {
     socket: Arc<VrrpSocket>,
     interval: Duration,
     board: Arc<StatusBoard>,
     /// By instance index (the status board's): what it sends every interval.
-    adverts: Mutex<BTreeMap<usize, Arc<Vec<Datagram>>>>,
+    adverts: Mutex<BTreeMap<usize, Periodic>>,
     /// A first instance joined an idle ticker.
     joined: Notify,
     /// The last send failed: warn once per run of failures (a down link fails
@@ -60,12 +69,16 @@ impl AdvertTicker {
     }
 
     /// Instance `index` is master: send these every interval from now on
-    /// (replacing what it sent before).
-    pub fn set(&self, index: usize, datagrams: Vec<Datagram>) {
+    /// (replacing what it sent before), and wake `failed` when a send fails.
+    pub fn set(&self, index: usize, datagrams: Vec<Datagram>, failed: Arc<Notify>) {
         let was_idle = {
-            let mut adverts = self.adverts.lock().expect("ticker lock");
+            let mut adverts = crate::sync::lock(&self.adverts);
             let was_idle = adverts.is_empty();
-            adverts.insert(index, Arc::new(datagrams));
+            let periodic = Periodic {
+                datagrams: Arc::new(datagrams),
+                failed,
+            };
+            adverts.insert(index, periodic);
             was_idle
         };
         if was_idle {
@@ -75,7 +88,7 @@ impl AdvertTicker {
 
     /// Instance `index` is no longer master.
     pub fn remove(&self, index: usize) {
-        self.adverts.lock().expect("ticker lock").remove(&index);
+        crate::sync::lock(&self.adverts).remove(&index);
     }
 
     /// Sends every registered advert once per interval while any is
@@ -104,17 +117,17 @@ impl AdvertTicker {
         }
     }
 
-    fn snapshot(&self) -> Vec<(usize, Arc<Vec<Datagram>>)> {
-        let adverts = self.adverts.lock().expect("ticker lock");
+    fn snapshot(&self) -> Vec<(usize, Periodic)> {
+        let adverts = crate::sync::lock(&self.adverts);
         adverts.iter().map(|(i, d)| (*i, d.clone())).collect()
     }
 
-    async fn send(&self, batch: &[(usize, Arc<Vec<Datagram>>)]) {
+    async fn send(&self, batch: &[(usize, Periodic)]) {
         let mut owner = Vec::new();
         let mut messages: Vec<(&[u8], IpAddr, IpAddr)> = Vec::new();
-        for (index, datagrams) in batch {
-            for (p, src, dst) in datagrams.iter() {
-                owner.push(*index);
+        for (k, (_, periodic)) in batch.iter().enumerate() {
+            for (p, src, dst) in periodic.datagrams.iter() {
+                owner.push(k);
                 messages.push((p.as_slice(), *src, *dst));
             }
         }
@@ -122,7 +135,9 @@ impl AdvertTicker {
         let mut ok = vec![true; messages.len()];
         for (i, e) in &failed {
             ok[*i] = false;
-            self.board.count(owner[*i], "tx_errors");
+            let (index, periodic) = &batch[owner[*i]];
+            self.board.count(*index, "tx_errors");
+            periodic.failed.notify_one();
             // A down link fails every tick until the instances leave master:
             // warn once per run of failures.
             if !self.failing.swap(true, Relaxed) {
@@ -134,7 +149,7 @@ impl AdvertTicker {
         }
         for (i, sent) in ok.into_iter().enumerate() {
             if sent {
-                self.board.count_quietly(owner[i], "adverts_tx");
+                self.board.count_quietly(batch[owner[i]].0, "adverts_tx");
             }
         }
     }

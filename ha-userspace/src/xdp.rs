@@ -36,8 +36,13 @@ pub struct Xdp {
 /// bpffs is shared by every network namespace of the host, so two daemons in
 /// two namespaces (containers, or test hosts) must not share pins.
 pub fn pin_dir() -> Result<PathBuf> {
+    Ok(PathBuf::from(PIN_ROOT).join(format!("net-{}", netns_inode()?)))
+}
+
+/// The inode of this process's network namespace: what tells namespaces apart.
+pub fn netns_inode() -> Result<u64> {
     let ns = std::fs::metadata("/proc/self/ns/net").context("reading /proc/self/ns/net")?;
-    Ok(PathBuf::from(PIN_ROOT).join(format!("net-{}", ns.ino())))
+    Ok(ns.ino())
 }
 
 impl Xdp {
@@ -172,7 +177,7 @@ pub async fn heartbeat(maps: SharedMaps, liveness: Arc<Liveness>, board: Arc<Sta
     loop {
         let beating = liveness.any_master();
         {
-            let mut maps = maps.lock().expect("maps lock");
+            let mut maps = crate::sync::lock(&maps);
             if beating && let Err(e) = maps.beat(monotonic_ns(), liveness.max_age.as_nanos() as u64)
             {
                 warn!(error = %format!("{e:#}"), "cannot write the heartbeat");

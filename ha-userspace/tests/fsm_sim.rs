@@ -15,14 +15,18 @@
 //!   VIPs, and at the end exactly one does;
 //! - preempt off: a returning higher-priority router stays Backup; preempt on:
 //!   it takes over one Master_Down_Interval after start, or after its
-//!   preempt_delay.
+//!   preempt_delay;
+//! - a master that faults (a failed check) says so with priority 0 and the
+//!   next best takes over after Skew_Time; while in fault it holds no VIPs and
+//!   sends nothing; when the fault clears it preempts again after its
+//!   Master_Down_Interval.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use ha::vrrp::timers::{centiseconds, master_down_interval, skew_time};
-use ha::vrrp::{Action, Config, Fsm, Handover, Input, State, Version};
+use ha::vrrp::{Action, Config, FaultSource, Fsm, Handover, Input, State, Version};
 use proptest::prelude::*;
 
 const LAT_MIN: Duration = Duration::from_micros(100);
@@ -645,6 +649,59 @@ fn come_back(s: &Setup, preempt: bool, delay: Duration) -> Result<(), TestCaseEr
     Ok(())
 }
 
+/// Faults the converged master at a random point of its advert cycle, checks
+/// the handover and the silence of the faulted router, then clears the fault
+/// and checks that it preempts back.
+fn fault_and_recover(s: &Setup) -> Result<(), TestCaseError> {
+    let mut lan = s.lan();
+    let winner = converge(s, &mut lan)?;
+    let next = s.best((0..s.priorities.len()).filter(|&i| i != winner));
+    let int_cs = s.intervals[winner];
+    let t_fault = lan.now + Duration::from_nanos(s.seed % centiseconds(int_cs).as_nanos() as u64);
+    let check_failed = Input::Fault {
+        source: FaultSource::Tracker(0),
+        on: true,
+    };
+    lan.input_at(winner, check_failed, t_fault);
+    lan.run_until(t_fault + 6 * s.max_interval());
+
+    // RFC 5798 §6.4.2: the priority-0 advert sets the backups' timers to
+    // Skew_Time.
+    prop_assert_eq!(lan.nodes[winner].sent.last(), Some(&(t_fault, 0)));
+    check_takeover(
+        lan.became_master_after(next, t_fault),
+        t_fault,
+        lan.last_received(next, winner),
+        skew_time(s.version, s.priorities[next], int_cs),
+    )?;
+    prop_assert_eq!(lan.nodes[winner].fsm.state(), State::Fault);
+    prop_assert_eq!(lan.masters(), vec![next]);
+    prop_assert_eq!(lan.holders(), vec![next]);
+
+    let t_clear = lan.now;
+    let cleared = Input::Fault {
+        source: FaultSource::Tracker(0),
+        on: false,
+    };
+    lan.input_at(winner, cleared, t_clear);
+    lan.run_until(t_clear + 10 * s.max_interval());
+    prop_assert!(
+        lan.nodes[winner]
+            .sent
+            .iter()
+            .all(|&(t, _)| t <= t_fault || t > t_clear)
+    );
+    // Back as Backup; it discards the lower master's adverts, so the timer
+    // armed when the fault cleared runs out.
+    prop_assert_eq!(
+        lan.became_master_after(winner, t_clear),
+        Some(t_clear + mdi(s, winner, s.intervals[winner]))
+    );
+    prop_assert_eq!(lan.masters(), vec![winner]);
+    prop_assert_eq!(lan.holders(), vec![winner]);
+    Ok(())
+}
+
 fn cases(n: u32) -> ProptestConfig {
     ProptestConfig {
         cases: n,
@@ -717,6 +774,14 @@ proptest! {
     #[test]
     fn returning_router_with_preempt_takes_over(s in setup(254, true)) {
         come_back(&s, true, Duration::ZERO)?;
+    }
+
+    /// A failed check on the master: priority 0, the next best takes over
+    /// after Skew_Time; the faulted router is silent and VIP-less until the
+    /// check passes again, then preempts back. Shared intervals, as above.
+    #[test]
+    fn faulted_master_hands_over_and_comes_back(s in setup(254, true)) {
+        fault_and_recover(&s)?;
     }
 
     /// Preempt on with keepalived's preempt_delay: it takes over only after

@@ -30,6 +30,8 @@ pub struct Kernel {
     key: InstanceKey,
     conf: InstanceConf,
     vips: Vec<VipKey>,
+    /// Written to the maps and not removed yet.
+    installed: bool,
     /// CLOCK_MONOTONIC at the state machine's epoch: turns its `Duration`s
     /// into the kernel's nanoseconds.
     epoch_ns: u64,
@@ -76,6 +78,7 @@ impl Kernel {
             key,
             conf,
             vips,
+            installed: false,
             epoch_ns,
             liveness,
         }
@@ -83,7 +86,8 @@ impl Kernel {
 
     /// Writes the instance (state INIT) and its VIPs.
     pub fn install(&mut self) -> Result<()> {
-        let mut maps = self.maps.lock().expect("maps lock");
+        let mut maps = crate::sync::lock(&self.maps);
+        self.installed = true;
         maps.set_instance(self.key, self.conf)?;
         for vip in &self.vips {
             maps.set_vip(*vip, self.key)?;
@@ -91,9 +95,16 @@ impl Kernel {
         Ok(())
     }
 
-    /// Removes the instance, its peer and timer, and its VIPs.
+    /// Removes the instance, its peer and timer, and its VIPs (once; also
+    /// when its task dies, from the instance's `Drop`).
     pub fn remove(&mut self) {
-        let mut maps = self.maps.lock().expect("maps lock");
+        if !std::mem::take(&mut self.installed) {
+            return;
+        }
+        if self.conf.state == state::MASTER {
+            self.liveness.master(false);
+        }
+        let mut maps = crate::sync::lock(&self.maps);
         for vip in &self.vips {
             if let Err(e) = maps.remove_vip(*vip) {
                 warn!(error = %format!("{e:#}"), "cannot remove a VIP from the XDP map");
@@ -110,12 +121,12 @@ impl Kernel {
         let new = match s {
             State::Master | State::Releasing => state::MASTER,
             State::Backup => state::BACKUP,
-            State::Initialize => state::INIT,
+            State::Initialize | State::Fault => state::INIT,
         };
         if new == self.conf.state {
             return;
         }
-        let mut maps = self.maps.lock().expect("maps lock");
+        let mut maps = crate::sync::lock(&self.maps);
         if self.conf.state == state::INIT && new == state::BACKUP {
             // Coming back from INIT: let the first advert of the current master
             // be reported once, as if after silence.
@@ -145,12 +156,7 @@ impl Kernel {
         }
         self.conf.priority = priority;
         self.conf.preempt_hold_until_ns = hold_ns;
-        if let Err(e) = self
-            .maps
-            .lock()
-            .expect("maps lock")
-            .set_instance(self.key, self.conf)
-        {
+        if let Err(e) = crate::sync::lock(&self.maps).set_instance(self.key, self.conf) {
             warn!(error = %format!("{e:#}"), "cannot update the instance in the XDP map");
         }
     }
@@ -158,7 +164,7 @@ impl Kernel {
     /// Arms the kernel's master-down timer to fire at `at` (the state
     /// machine's time, since the epoch).
     pub fn arm_master_down(&self, at: Duration) {
-        let maps = self.maps.lock().expect("maps lock");
+        let maps = crate::sync::lock(&self.maps);
         let deadline_ns = self.epoch_ns + at.as_nanos() as u64;
         if let Err(e) = maps.arm_master_down(self.key, deadline_ns) {
             warn!(error = %format!("{e:#}"), "cannot arm the kernel master-down timer");
@@ -167,7 +173,7 @@ impl Kernel {
 
     /// Cancels the kernel's master-down timer.
     pub fn cancel_master_down(&self) {
-        let maps = self.maps.lock().expect("maps lock");
+        let maps = crate::sync::lock(&self.maps);
         if let Err(e) = maps.cancel_master_down(self.key) {
             warn!(error = %format!("{e:#}"), "cannot cancel the kernel master-down timer");
         }

@@ -10,10 +10,10 @@ pub mod kernel;
 mod rx;
 mod timers;
 
-use std::{net::IpAddr, sync::Arc};
+use std::{collections::VecDeque, net::IpAddr, sync::Arc};
 
 use tokio::{
-    sync::{broadcast, mpsc, watch},
+    sync::{mpsc, watch},
     time::Instant,
 };
 use tracing::{debug, error, info, warn};
@@ -28,18 +28,19 @@ use crate::{
     demux::RxAdvert,
     net::{Netlink, VrrpSocket},
     status::StatusBoard,
-    vrrp::{self, Action, Fsm, Ignore, Input, State, Version},
+    vrrp::{self, Action, FaultSource, Fsm, Ignore, Input, State, Version},
     wire::{Advert, ChecksumForm, VRRP_GROUP_V4, VRRP_GROUP_V6},
 };
 use rx::RxCheck;
 use timers::Timers;
 
-/// A link went up (`true`) or down (`false`): (ifindex, up).
-pub type LinkChange = (u32, bool);
-
-/// What wakes an instance besides timers, links and shutdown.
+/// What wakes an instance besides timers and shutdown.
 #[derive(Debug)]
 pub enum Inbound {
+    /// Its interface went up (`true`) or down or away (`false`).
+    Link { up: bool },
+    /// Link changes may have been lost: read the interface's state again.
+    LinkResync,
     /// An advert decoded from the raw socket (`socket` datapath).
     Advert(RxAdvert),
     /// An event from the XDP program (`xdp` datapath): an advert that matters,
@@ -55,6 +56,8 @@ pub struct Parts {
     pub cfg: config::Instance,
     /// Interface index adverts use.
     pub ifindex: u32,
+    /// Whether that interface was up when the daemon looked it up.
+    pub link_up: bool,
     /// The socket adverts go out on (shared with other instances of the interface and family).
     pub socket: Arc<VrrpSocket>,
     /// Every VIP (carried and excluded) with the interface it lives on.
@@ -101,9 +104,9 @@ pub struct Instance {
     dsts: Vec<IpAddr>,
     checksum: ChecksumForm,
     rx_check: RxCheck,
-    /// Our interface is down: the instance rests in Initialize (reported as fault)
-    /// until it comes back, as keepalived's FAULT state does.
-    fault: bool,
+    /// Inputs the effects of a step produced (a VIP that could not be added, an
+    /// advert that could not be sent), run right after it.
+    pending: VecDeque<Input>,
     /// The master last written to the status, to publish a new one once.
     published_master: Option<IpAddr>,
     /// The successor of a make-before-break release has been heard: the next
@@ -111,6 +114,11 @@ pub struct Instance {
     linger: bool,
     /// What the ticker sends for us every interval while we are master.
     periodic: Option<Vec<Datagram>>,
+    /// Woken by the ticker when one of our periodic adverts could not be sent.
+    send_failed: Arc<tokio::sync::Notify>,
+    /// A VIP could not be added in this step: the rest of it must not tell
+    /// the LAN we are master (the Fault that follows sends priority 0).
+    abort_announce: bool,
     /// A takeover under way: when the kernel's master-down timer fired and
     /// when the controller heard of it, then when the VIPs were in place
     /// (CLOCK_MONOTONIC ns), for the log line that says how long it took.
@@ -145,6 +153,7 @@ impl Instance {
         fc.preempt = p.cfg.preempt;
         fc.preempt_delay = p.cfg.preempt_delay;
         fc.lower_prio_readvert = p.cfg.lower_prio_readvert;
+        fc.initial_master = p.cfg.initial_state_master;
         let fsm = Fsm::new(fc).map_err(|e| anyhow::anyhow!("instance {}: {e}", p.cfg.name))?;
         let dsts = if p.cfg.is_unicast() {
             p.cfg.unicast_peers.clone()
@@ -186,7 +195,9 @@ impl Instance {
             src,
             dsts,
             checksum,
-            fault: false,
+            pending: VecDeque::new(),
+            send_failed: Arc::new(tokio::sync::Notify::new()),
+            abort_announce: false,
             linger: false,
             periodic: None,
             takeover: None,
@@ -197,15 +208,15 @@ impl Instance {
 
     /// Runs until shutdown has been requested and the state machine has let go
     /// of its VIPs; removes every VIP of the instance on the way out.
-    pub async fn run(
-        mut self,
-        mut shutdown: watch::Receiver<bool>,
-        mut links: broadcast::Receiver<LinkChange>,
-    ) {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         // VIPs left behind by a daemon that was killed: a fresh start owns nothing.
         self.remove_vips().await;
         if let Some(Err(e)) = self.kernel.as_mut().map(|k| k.install()) {
             error!(instance = %self.p.cfg.name, error = %format!("{e:#}"), "cannot configure the XDP program");
+        }
+        if !self.p.link_up {
+            warn!(instance = %self.p.cfg.name, "interface down at start: fault until it comes up");
+            self.step(fault(FaultSource::Link, true)).await;
         }
         self.publish();
         if !*shutdown.borrow() {
@@ -225,15 +236,19 @@ impl Instance {
                         self.step(Input::Shutdown { handover }).await;
                     }
                 }
+                () = self.send_failed.notified() => {
+                    // Only a master's adverts go through the ticker.
+                    if self.fsm.state() == State::Master {
+                        warn!(instance = %self.p.cfg.name, "periodic adverts cannot be sent: fault");
+                        self.fault_for_a_while(FaultSource::Send);
+                        self.run_pending().await;
+                    }
+                }
                 Some(inbound) = self.p.inbox.recv() => match inbound {
                     Inbound::Advert(rx) => self.received(rx).await,
                     Inbound::Kernel(event) => self.kernel_event(event).await,
-                },
-                change = links.recv() => match change {
-                    Ok((ifindex, up)) if ifindex == self.p.ifindex => self.link_changed(up).await,
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => {}
+                    Inbound::Link { up } => self.link_changed(up).await,
+                    Inbound::LinkResync => self.resync_link().await,
                 },
                 () = sleep_until(deadline) => {
                     for input in self.timers.take_due() {
@@ -310,23 +325,32 @@ impl Instance {
         }
     }
 
-    /// Link down: leave the VIPs at once and rest, like keepalived's FAULT (a
-    /// master that cannot be heard must not keep claiming the address). Link up:
-    /// start over as Backup.
+    /// Link down: Fault (a master that cannot be heard must not keep claiming
+    /// the address). Link up: the link fault clears; the instance starts over
+    /// as Backup once no other fault holds it.
     async fn link_changed(&mut self, up: bool) {
-        if !up && !self.fault {
-            warn!(instance = %self.p.cfg.name, "interface down: giving up the VIPs");
-            self.fault = true;
-            self.step(Input::Shutdown {
-                handover: vrrp::Handover::Immediate,
-            })
-            .await;
-            self.publish();
-        } else if up && self.fault {
-            info!(instance = %self.p.cfg.name, "interface up again: starting as backup");
-            self.fault = false;
-            self.step(Input::Startup).await;
+        let down = self.fsm.faults().any(|f| f == FaultSource::Link);
+        if down == up {
+            if up {
+                info!(instance = %self.p.cfg.name, "interface up again");
+            } else {
+                warn!(instance = %self.p.cfg.name, "interface down: fault, VIPs given up");
+            }
         }
+        self.step(fault(FaultSource::Link, !up)).await;
+    }
+
+    /// Re-reads the link state after link events were lost; a link that is
+    /// gone counts as down.
+    async fn resync_link(&mut self) {
+        let up = match self.p.netlink.link_state(self.p.ifindex).await {
+            Ok(link) => link.is_up(),
+            Err(e) => {
+                warn!(instance = %self.p.cfg.name, error = %e, "cannot read the interface state");
+                false
+            }
+        };
+        self.link_changed(up).await;
     }
 
     /// Feeds one input to the state machine and carries out its actions in order.
@@ -338,6 +362,20 @@ impl Instance {
     /// event's timestamp: its deadlines count from the advert's arrival, as
     /// the kernel's own do, not from when the controller got to it).
     async fn step_at(&mut self, input: Input, now: std::time::Duration) {
+        self.step_one(input, now).await;
+        self.run_pending().await;
+    }
+
+    /// Runs the faults the effects reported, in order, each on the state the
+    /// one before it left.
+    async fn run_pending(&mut self) {
+        while let Some(next) = self.pending.pop_front() {
+            self.step_one(next, self.timers.now()).await;
+        }
+    }
+
+    async fn step_one(&mut self, input: Input, now: std::time::Duration) {
+        let was_master = self.fsm.state() == State::Master;
         let actions = self.fsm.handle(input, now);
         // Out of Master: stop the periodic advert before anything else, so no
         // tick sends our old priority after the priority-0 advert or while the
@@ -365,14 +403,30 @@ impl Instance {
                     _ => {}
                 }
             }
+            if self.abort_announce
+                && matches!(action, Action::SendAdvert { .. } | Action::SendGratuitous)
+            {
+                continue;
+            }
+            if matches!(action, Action::SendGratuitous) && was_master {
+                // A lower-priority router spoke as master (a stalled backup's
+                // brief takeover, or a split brain healing): the state machine
+                // re-announces, at most once per interval.
+                debug!(instance = %self.p.cfg.name, "lower-priority advert while master: re-announcing");
+                self.p.board.count(self.p.index, "lower_prio_reannounce");
+            }
             if !self.timers.apply(action) {
                 self.execute(*action).await;
             }
         }
+        self.abort_announce = false;
         if let Some(k) = &mut self.kernel {
             k.update(self.fsm.priority(), self.fsm.preempt_hold_until());
         }
-        self.sync_periodic();
+        // A pending fault decides what (not) to send next.
+        if self.pending.is_empty() {
+            self.sync_periodic();
+        }
         if self.fsm.master().map(|m| m.addr) != self.published_master {
             self.publish();
         }
@@ -383,16 +437,22 @@ impl Instance {
         match action {
             Action::SendAdvert { priority } => self.send_advert(priority).await,
             Action::AddVips => {
-                // The kernel answers ARP for the VIPs from now on: the address and
-                // the answer appear together.
-                if let Some(k) = &mut self.kernel {
+                let added = self.add_vips().await;
+                // The kernel answers ARP for the VIPs from now on, once they
+                // are all in place: never for an address we do not hold.
+                if added && let Some(k) = &mut self.kernel {
                     k.set_state(State::Master);
                 }
-                let added = self.add_vips().await;
                 if let Some(t) = &mut self.takeover
                     && added
                 {
                     t.vips = Some(crate::ebpf::monotonic_ns());
+                }
+                if !added {
+                    // Never a Master whose XDP answers ARP for an address it
+                    // does not hold, nor one that says so on the wire: Fault,
+                    // and try again later.
+                    self.fault_for_a_while(FaultSource::Vips);
                 }
             }
             Action::RemoveVips => {
@@ -426,7 +486,11 @@ impl Instance {
             },
             Action::StateChanged { from, to } => {
                 info!(instance = %name, ?from, ?to, priority = self.fsm.priority(), "state changed");
-                if let Some(k) = &mut self.kernel {
+                // A master whose VIPs could not be added is about to fault:
+                // the kernel must not answer for them meanwhile.
+                if let Some(k) = &mut self.kernel
+                    && !self.abort_announce
+                {
                     k.set_state(to);
                 }
                 if to == State::Master {
@@ -438,16 +502,8 @@ impl Instance {
                 debug!(instance = %name, ours, theirs, "advert with another interval dropped (RFC 3768 §7.1)");
                 self.p.board.count(self.p.index, "rx_interval_mismatch");
             }
-            Action::Ignored(Ignore::Outranked)
-                if self.fsm.state() == State::Master && self.p.cfg.lower_prio_readvert =>
-            {
-                // A lower-priority router spoke as master (a stalled backup's brief
-                // takeover, or a split brain healing): besides the advert RFC 9568
-                // asks for, announce the VIPs again so neighbours it misled with
-                // its gratuitous ARP come back (keepalived's garp_lower_prio_repeat).
-                debug!(instance = %name, "lower-priority advert while master: re-announcing");
-                self.p.board.count(self.p.index, "lower_prio_reannounce");
-                self.p.announcer.start().await;
+            Action::Ignored(Ignore::ReassertLimited) => {
+                self.p.board.count_quietly(self.p.index, "reassert_limited");
             }
             Action::Ignored(reason) => debug!(instance = %name, ?reason, "input ignored"),
             _ => {}
@@ -474,8 +530,15 @@ impl Instance {
                 }
             })
             .collect();
+        if self.periodic.is_none() {
+            // A fresh wake-up per term as master: a failure reported for an
+            // earlier term must not fault this one.
+            self.send_failed = Arc::new(tokio::sync::Notify::new());
+        }
         if self.periodic.as_ref() != Some(&datagrams) {
-            self.p.ticker.set(self.p.index, datagrams.clone());
+            self.p
+                .ticker
+                .set(self.p.index, datagrams.clone(), self.send_failed.clone());
             self.periodic = Some(datagrams);
         }
     }
@@ -511,13 +574,35 @@ impl Instance {
                 Ok(()) => self.p.board.count_quietly(self.p.index, "adverts_tx"),
                 Err(e) => {
                     self.p.board.count(self.p.index, "tx_errors");
-                    // A down link fails every send; the fault path reports that once.
-                    if !self.fault {
-                        warn!(instance = %self.p.cfg.name, dst = %dst, error = %format!("{e:#}"), "cannot send advert");
+                    // A down link fails every send (the priority-0 advert of
+                    // a master entering Fault): the link fault says so already.
+                    if self.fsm.state() == State::Fault {
+                        continue;
+                    }
+                    warn!(instance = %self.p.cfg.name, dst = %dst, error = %format!("{e:#}"), "cannot send advert");
+                    // A master nobody hears must not keep the VIPs (only a
+                    // sending state gets here: Master or one leaving it).
+                    if priority != vrrp::fsm::STOP_PRIORITY {
+                        self.fault_for_a_while(FaultSource::Send);
                     }
                 }
             }
         }
+    }
+
+    /// Puts the instance in Fault for `source`, which nothing watches: it is
+    /// cleared again after a while (the longer of one second and our
+    /// Master_Down_Interval), and the instance starts over as Backup. The
+    /// rest of the current step announces nothing.
+    fn fault_for_a_while(&mut self, source: FaultSource) {
+        self.abort_announce = true;
+        self.pending.push_back(fault(source, true));
+        let after = self
+            .fsm
+            .master_down_interval()
+            .max(std::time::Duration::from_secs(1));
+        self.timers.arm_retry(after);
+        self.p.board.count(self.p.index, "faults");
     }
 
     /// Adds every VIP; false if any could not be added (logged and counted).
@@ -555,13 +640,14 @@ impl Instance {
     /// Reports state, priority and master to the status board.
     fn publish(&mut self) {
         self.published_master = self.fsm.master().map(|m| m.addr);
-        let state = match (self.fsm.state(), self.fault) {
-            (State::Initialize, true) => "fault",
-            (State::Initialize, false) => "init",
-            (State::Backup, _) => "backup",
-            (State::Master, _) => "master",
-            (State::Releasing, _) => "releasing",
+        let state = match self.fsm.state() {
+            State::Initialize => "init",
+            State::Backup => "backup",
+            State::Master => "master",
+            State::Releasing => "releasing",
+            State::Fault => "fault",
         };
+        let faults = self.fsm.faults().map(fault_name).collect();
         let master = match self.fsm.state() {
             State::Master | State::Releasing => Some(self.src),
             _ => self.fsm.master().map(|m| m.addr),
@@ -569,6 +655,7 @@ impl Instance {
         let priority = self.fsm.priority();
         self.p.board.instance(self.p.index, |s| {
             s.state = state.to_string();
+            s.faults = faults;
             s.priority = priority;
             s.master = master;
         });
@@ -576,11 +663,30 @@ impl Instance {
 }
 
 impl Drop for Instance {
-    /// A task that ends (or panics) while master must not stay advertised.
+    /// A task that ends (or panics) while master must not stay advertised;
+    /// the supervisor removes its VIPs.
     fn drop(&mut self) {
         if self.periodic.take().is_some() {
             self.p.ticker.remove(self.p.index);
         }
+        // Nor may the kernel go on answering ARP for it.
+        if let Some(k) = &mut self.kernel {
+            k.remove();
+        }
+    }
+}
+
+fn fault(source: FaultSource, on: bool) -> Input {
+    Input::Fault { source, on }
+}
+
+/// A fault source as the status shows it.
+fn fault_name(source: FaultSource) -> String {
+    match source {
+        FaultSource::Link => "link".into(),
+        FaultSource::Vips => "vips".into(),
+        FaultSource::Send => "send".into(),
+        FaultSource::Tracker(i) => format!("tracker {i}"),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::vrrp::{Action, Input};
+use crate::vrrp::{Action, FaultSource, Input};
 
 /// Armed deadlines, one per timer kind.
 #[derive(Debug)]
@@ -17,6 +17,9 @@ pub struct Timers {
     adver: Option<Instant>,
     master_down: Option<Instant>,
     release: Option<Instant>,
+    /// When to try again after a fault the instance cannot watch clear by
+    /// itself (a VIP that could not be added, an advert that could not be sent).
+    retry: Option<Instant>,
 }
 
 impl Timers {
@@ -27,6 +30,7 @@ impl Timers {
             adver: None,
             master_down: None,
             release: None,
+            retry: None,
         }
     }
 
@@ -50,9 +54,14 @@ impl Timers {
         true
     }
 
+    /// Arms the fault retry `after` from now, unless one is armed already.
+    pub fn arm_retry(&mut self, after: Duration) {
+        self.retry.get_or_insert_with(|| Instant::now() + after);
+    }
+
     /// The earliest armed deadline.
     pub fn next(&self) -> Option<Instant> {
-        [self.adver, self.master_down, self.release]
+        [self.adver, self.master_down, self.release, self.retry]
             .into_iter()
             .flatten()
             .min()
@@ -71,6 +80,12 @@ impl Timers {
         take(&mut self.master_down, Input::MasterDownTimer);
         take(&mut self.adver, Input::AdverTimer);
         take(&mut self.release, Input::ReleaseTimer);
+        if self.retry.is_some_and(|at| at <= now) {
+            self.retry = None;
+            for source in [FaultSource::Vips, FaultSource::Send] {
+                due.push(Input::Fault { source, on: false });
+            }
+        }
         due
     }
 }

@@ -136,6 +136,11 @@ pub struct LinkInfo {
 }
 
 impl LinkInfo {
+    /// Whether the interface can carry traffic (see [`LinkState::is_up`]).
+    pub fn is_up(&self) -> bool {
+        self.link.is_up()
+    }
+
     /// Interface index.
     pub fn ifindex(&self) -> u32 {
         self.link.ifindex

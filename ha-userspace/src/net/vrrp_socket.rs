@@ -290,7 +290,7 @@ impl VrrpSocket {
 
     /// The address adverts are sent from (and whose echoes are dropped).
     pub fn source(&self) -> IpAddr {
-        *self.source.lock().unwrap_or_else(|e| e.into_inner())
+        *crate::sync::lock(&self.source)
     }
 
     /// Changes the source address, e.g. when the interface's primary address
@@ -303,7 +303,7 @@ impl VrrpSocket {
                 self.family, self.ifname
             )));
         }
-        *self.source.lock().unwrap_or_else(|e| e.into_inner()) = source;
+        *crate::sync::lock(&self.source) = source;
         Ok(())
     }
 

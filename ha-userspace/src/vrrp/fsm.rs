@@ -41,9 +41,18 @@
 //!   resolve by the normal election. We process them: an owner only yields to
 //!   another 255 with a greater address. An owner always preempts.
 //! - **Lower-priority advert while Master** (RFC 9568 §6.4.3): discard and,
-//!   with [`Config::lower_prio_readvert`], send an advert at once. We also
-//!   re-arm the Adver_Timer then, as for a priority-0 advert, so adverts stay
-//!   one interval apart.
+//!   with [`Config::lower_prio_readvert`], send an advert at once and announce
+//!   the VIPs again. We also re-arm the Adver_Timer then, as for a priority-0
+//!   advert, so adverts stay one interval apart. Both answers (to a
+//!   lower-priority and to a priority-0 advert) are limited to one per
+//!   Advertisement_Interval ([`Ignore::ReassertLimited`]): one spoofed packet
+//!   per millisecond must not become a broadcast storm.
+//! - **Fault** (keepalived's FAULT, see [`FaultSource`]): while any fault
+//!   source is on, the router sends nothing, holds no VIPs and runs no timer;
+//!   a Master entering it sends one priority-0 advert first. When the last
+//!   source clears it starts over as at Startup.
+//! - **`state MASTER`** ([`Config::initial_master`]): the first
+//!   Master_Down_Timer after Startup is Advertisement_Interval + Skew_Time.
 //! - **`preempt_delay`** (keepalived): a preempting Backup holds off for
 //!   `preempt_delay` before preempting a lower-priority master. The hold
 //!   starts at [`Input::Startup`], and again at the first lower-priority
@@ -79,16 +88,19 @@
 mod actions;
 mod backup;
 mod config;
+mod fault;
 mod master;
 mod release;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
 pub use actions::{Action, Actions, Ignore};
 pub use config::{Config, ConfigError, OWNER_PRIORITY, STOP_PRIORITY};
+pub use fault::FaultSource;
 
 use crate::vrrp::Version;
 use crate::vrrp::timers::{self, centiseconds};
@@ -106,6 +118,9 @@ pub enum State {
     /// Stopping gracefully: sent priority 0, still holding the VIPs until a new
     /// master is heard or the release deadline passes. Release timer armed.
     Releasing,
+    /// Running but unable to serve (keepalived's FAULT): at least one
+    /// [`FaultSource`] is on. No VIPs, no timers, nothing sent.
+    Fault,
 }
 
 /// How a Master leaves on [`Input::Shutdown`].
@@ -144,6 +159,8 @@ pub enum Input {
     ReleaseTimer,
     /// Tracking changed the effective priority.
     PriorityChanged(u8),
+    /// A reason not to serve went on or off (see [`FaultSource`]).
+    Fault { source: FaultSource, on: bool },
 }
 
 /// The router we currently accept as master, from its last accepted advert.
@@ -180,6 +197,11 @@ pub struct Fsm {
     /// keepalived preempt_delay: lower-priority masters are accepted until
     /// this time. `None` = no hold running (see the module docs).
     preempt_hold_until: Option<Duration>,
+    /// When a Master last answered a priority-0 or lower-priority advert at
+    /// once: those answers are limited to one per Advertisement_Interval.
+    last_reassert: Option<Duration>,
+    /// The fault sources that are on; in Fault while not empty.
+    faults: BTreeSet<FaultSource>,
     deadlines: Deadlines,
 }
 
@@ -193,6 +215,8 @@ impl Fsm {
             master_adver_int_cs: config.advert_int_cs,
             master: None,
             preempt_hold_until: None,
+            last_reassert: None,
+            faults: BTreeSet::new(),
             deadlines: Deadlines::default(),
             config,
         })
@@ -290,16 +314,30 @@ impl Fsm {
                 }
             }
             Input::PriorityChanged(priority) => self.on_priority(priority, now, &mut out),
+            Input::Fault { source, on } => self.on_fault(source, on, now, &mut out),
         }
         out
     }
 
-    /// RFC 5798 §6.4.1: Startup in Initialize.
+    /// RFC 5798 §6.4.1: Startup in Initialize; straight to Fault if a fault
+    /// source is already on.
     fn on_startup(&mut self, now: Duration, out: &mut Actions) {
         if self.state != State::Initialize {
             out.push(Action::Ignored(Ignore::AlreadyRunning));
             return;
         }
+        if !self.faults.is_empty() {
+            self.master = None;
+            self.enter(State::Fault, out);
+            return;
+        }
+        self.start_running(now, true, out);
+    }
+
+    /// The Startup event's transitions (RFC 5798 §6.4.1), also taken when the
+    /// last fault clears. `startup` is false then: keepalived's `state MASTER`
+    /// shortens only the first wait after start-up.
+    fn start_running(&mut self, now: Duration, startup: bool, out: &mut Actions) {
         self.master = None;
         if self.config.is_owner() {
             // "If the Priority = 255 ... Send an ADVERTISEMENT, broadcast a
@@ -312,11 +350,16 @@ impl Fsm {
             self.master_adver_int_cs = self.config.advert_int_cs;
             self.preempt_hold_until = (self.config.preempt && !self.config.preempt_delay.is_zero())
                 .then(|| now.saturating_add(self.config.preempt_delay));
-            self.arm(
-                Timer::MasterDown,
-                now.saturating_add(self.master_down_interval()),
-                out,
-            );
+            let wait = if startup && self.config.initial_master {
+                // keepalived `state MASTER`: a master that is already there
+                // speaks within one interval; if none does, take over then.
+                self.config
+                    .advert_interval()
+                    .saturating_add(self.skew_time())
+            } else {
+                self.master_down_interval()
+            };
+            self.arm(Timer::MasterDown, now.saturating_add(wait), out);
             self.enter(State::Backup, out);
         }
     }
@@ -333,6 +376,7 @@ impl Fsm {
             }
             State::Master => self.master_shutdown(handover, now, out),
             State::Releasing => self.releasing_shutdown(handover, out),
+            State::Fault => self.fault_shutdown(out),
         }
     }
 
@@ -348,6 +392,7 @@ impl Fsm {
             State::Backup => self.backup_advert(advert, now, out),
             State::Master => self.master_advert(advert, now, out),
             State::Releasing => self.releasing_advert(advert, out),
+            State::Fault => out.push(Action::Ignored(Ignore::Faulted)),
         }
     }
 

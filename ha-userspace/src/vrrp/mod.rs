@@ -15,7 +15,9 @@
 pub mod fsm;
 pub mod timers;
 
-pub use fsm::{Action, Actions, Config, ConfigError, Fsm, Handover, Ignore, Input, Peer, State};
+pub use fsm::{
+    Action, Actions, Config, ConfigError, FaultSource, Fsm, Handover, Ignore, Input, Peer, State,
+};
 
 /// VRRP protocol version of one virtual router: the codec's type, so a decoded
 /// advert and the state machine speak of the same thing. The version changes the

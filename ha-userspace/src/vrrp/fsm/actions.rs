@@ -34,8 +34,9 @@ pub enum Action {
     /// 5798 §6.4.2). The driver owns repeat counts and bursts.
     SendGratuitous,
     /// A make-before-break release finished; `successor` is the router whose
-    /// advert showed it had taken over, `None` when the deadline expired or an
-    /// immediate shutdown cut the release short. Followed by
+    /// advert showed it had taken over, `None` when the deadline expired, an
+    /// immediate shutdown or a fault cut the release short. Followed by
+    /// `RemoveVips` (after a short linger when a successor was heard) and
     /// `StateChanged { from: Releasing, to: Initialize }`.
     Released { successor: Option<IpAddr> },
     /// The state changed. Always the last action of its step, after the
@@ -78,6 +79,13 @@ pub enum Ignore {
     /// `PriorityChanged` on the address owner, whose priority is fixed at 255
     /// (RFC 5798 §5.2.4).
     OwnerPriorityFixed,
+    /// A Master already answered a priority-0 or lower-priority advert within
+    /// the last Advertisement_Interval; its periodic advert follows anyway.
+    ReassertLimited,
+    /// An advert while in Fault.
+    Faulted,
+    /// A fault source switched to the value it already had.
+    FaultUnchanged,
 }
 
 /// How many actions one step can produce at most. The longest step is a

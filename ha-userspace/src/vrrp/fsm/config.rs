@@ -47,6 +47,10 @@ pub struct Config {
     /// outranks sends an advert at once (default true). keepalived's
     /// `lower_prio_no_advert` is the negation.
     pub lower_prio_readvert: bool,
+    /// keepalived `state MASTER`: the first Master_Down_Timer after Startup
+    /// is one Advertisement_Interval plus Skew_Time, so with no master on the
+    /// link we take over after about one interval instead of three.
+    pub initial_master: bool,
 }
 
 impl Config {
@@ -62,6 +66,7 @@ impl Config {
             preempt_delay: Duration::ZERO,
             primary_addr,
             lower_prio_readvert: true,
+            initial_master: false,
         }
     }
 

@@ -36,8 +36,14 @@ impl Fsm {
         if advert.priority == STOP_PRIORITY {
             // "If the Priority in the ADVERTISEMENT is zero, then: Send an
             // ADVERTISEMENT, reset the Adver_Timer" — tells the stopping
-            // router (and the backups) that a master is in place.
-            self.send_advert_and_rearm(now, out);
+            // router (and the backups) that a master is in place. At most once
+            // per interval: a flood of priority-0 adverts must not become a
+            // flood of ours.
+            if self.may_reassert(now) {
+                self.send_advert_and_rearm(now, out);
+            } else {
+                out.push(Action::Ignored(Ignore::ReassertLimited));
+            }
             return;
         }
 
@@ -57,11 +63,29 @@ impl Fsm {
         // "else // new Active Router logic: Discard the ADVERTISEMENT" and,
         // new in RFC 9568, "Send an ADVERTISEMENT immediately to assert the
         // {Active} state to the sending VRRP Router and to update any
-        // learning bridges". Re-arming keeps adverts one interval apart.
+        // learning bridges". Re-arming keeps adverts one interval apart. The
+        // VIPs are announced again too, for neighbours the other router misled
+        // with its gratuitous ARP (keepalived's garp_lower_prio_repeat). Both
+        // at most once per interval, so spoofed adverts cannot make a storm.
         out.push(Action::Ignored(Ignore::Outranked));
-        if self.config.lower_prio_readvert {
+        if self.config.lower_prio_readvert && self.may_reassert(now) {
             self.send_advert_and_rearm(now, out);
+            out.push(Action::SendGratuitous);
         }
+    }
+
+    /// Whether a Master may answer an advert at once (see above); if so the
+    /// answer is recorded.
+    fn may_reassert(&mut self, now: Duration) -> bool {
+        let interval = self.config.advert_interval();
+        if self
+            .last_reassert
+            .is_some_and(|last| now < last.saturating_add(interval))
+        {
+            return false;
+        }
+        self.last_reassert = Some(now);
+        true
     }
 
     /// The Master → Backup transition of RFC 5798 §6.4.3: cancel the

@@ -31,14 +31,16 @@ impl Fsm {
         }
     }
 
-    fn finish_release(&mut self, successor: Option<Peer>, out: &mut Actions) {
+    pub(super) fn finish_release(&mut self, successor: Option<Peer>, out: &mut Actions) {
         if self.deadlines.release.is_some() {
             self.cancel(Timer::Release, out);
         }
-        out.push(Action::RemoveVips);
+        // Released first: the driver lingers before the removal when a
+        // successor was heard.
         out.push(Action::Released {
             successor: successor.map(|p| p.addr),
         });
+        out.push(Action::RemoveVips);
         self.master = None;
         self.enter(State::Initialize, out);
     }

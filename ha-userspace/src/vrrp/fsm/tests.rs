@@ -617,6 +617,7 @@ fn rfc9568_6_4_3_lower_priority_gets_an_advert_at_once() {
             Action::Ignored(Ignore::Outranked),
             Action::SendAdvert { priority: 100 },
             Action::ArmAdverTimer { at: t + SEC },
+            Action::SendGratuitous,
         ]
     );
     let (mut f, at) = master(Config {
@@ -796,10 +797,10 @@ fn make_before_break_releases_on_new_master_advert() {
         f.handle(advert(v4(1), 50, 100), t + ms(300)),
         [
             Action::CancelReleaseTimer,
-            Action::RemoveVips,
             Action::Released {
                 successor: Some(v4(1))
             },
+            Action::RemoveVips,
             changed(State::Releasing, State::Initialize),
         ]
     );
@@ -828,8 +829,8 @@ fn make_before_break_gives_up_at_deadline() {
     assert_eq!(
         f.handle(Input::ReleaseTimer, deadline),
         [
-            Action::RemoveVips,
             Action::Released { successor: None },
+            Action::RemoveVips,
             changed(State::Releasing, State::Initialize),
         ]
     );
@@ -854,11 +855,190 @@ fn immediate_shutdown_while_releasing() {
         ),
         [
             Action::CancelReleaseTimer,
-            Action::RemoveVips,
             Action::Released { successor: None },
+            Action::RemoveVips,
             changed(State::Releasing, State::Initialize),
         ]
     );
+}
+
+// ----- fault --------------------------------------------------------------------
+
+fn fault(source: FaultSource, on: bool) -> Input {
+    Input::Fault { source, on }
+}
+
+/// A Master that faults says so with priority 0 (the best backup takes over
+/// after Skew_Time), drops its VIPs and its Adver_Timer, and sends nothing more.
+#[test]
+fn fault_on_master_releases_everything() {
+    let (mut f, at) = master(config(Version::V3, 100));
+    let t = at + ms(10);
+    assert_eq!(
+        f.handle(fault(FaultSource::Link, true), t),
+        [
+            Action::CancelAdverTimer,
+            Action::SendAdvert { priority: 0 },
+            Action::RemoveVips,
+            changed(State::Master, State::Fault),
+        ]
+    );
+    assert_eq!(
+        f.handle(advert(v4(1), 50, 100), t + ms(1)),
+        [Action::Ignored(Ignore::Faulted)]
+    );
+    assert_eq!(
+        f.handle(Input::AdverTimer, t + SEC),
+        [Action::Ignored(Ignore::StaleTimer)]
+    );
+    // A priority change in Fault is remembered, not announced.
+    assert_eq!(f.handle(Input::PriorityChanged(90), t + SEC), []);
+    assert_eq!(f.priority(), 90);
+}
+
+/// A Backup that faults stops watching; every source must clear before it
+/// starts again, as Backup with a full Master_Down_Interval.
+#[test]
+fn fault_needs_every_source_cleared() {
+    let mut f = backup(config(Version::V3, 100));
+    let t = T0 + ms(100);
+    assert_eq!(
+        f.handle(fault(FaultSource::Tracker(0), true), t),
+        [
+            Action::CancelMasterDownTimer,
+            changed(State::Backup, State::Fault)
+        ]
+    );
+    assert_eq!(f.handle(fault(FaultSource::Link, true), t), []);
+    assert_eq!(
+        f.handle(fault(FaultSource::Link, true), t),
+        [Action::Ignored(Ignore::FaultUnchanged)]
+    );
+    assert_eq!(f.handle(fault(FaultSource::Tracker(0), false), t + SEC), []);
+    assert_eq!(f.state(), State::Fault);
+    let back = t + 2 * SEC;
+    assert_eq!(
+        f.handle(fault(FaultSource::Link, false), back),
+        [
+            Action::ArmMasterDownTimer {
+                at: back + master_down_interval_v3(100, 100)
+            },
+            changed(State::Fault, State::Backup),
+        ]
+    );
+}
+
+/// The owner leaves Fault straight to Master (RFC 5798 §6.4.1 Startup rules).
+#[test]
+fn owner_leaves_fault_as_master() {
+    let mut f = fsm(config(Version::V3, 255));
+    f.handle(Input::Startup, T0);
+    f.handle(fault(FaultSource::Vips, true), T0 + SEC);
+    assert_eq!(f.state(), State::Fault);
+    let out = f.handle(fault(FaultSource::Vips, false), T0 + 2 * SEC);
+    assert_eq!(out[0], Action::AddVips);
+    assert_eq!(f.state(), State::Master);
+}
+
+/// A fault before Startup (the link was down at start) starts in Fault; a
+/// shutdown in Fault goes to Initialize without sending anything.
+#[test]
+fn startup_with_a_fault_and_shutdown_in_fault() {
+    let mut f = fsm(config(Version::V3, 100));
+    assert_eq!(f.handle(fault(FaultSource::Link, true), T0), []);
+    assert_eq!(f.state(), State::Initialize);
+    assert_eq!(
+        f.handle(Input::Startup, T0),
+        [changed(State::Initialize, State::Fault)]
+    );
+    assert_eq!(
+        f.handle(
+            Input::Shutdown {
+                handover: Handover::MakeBeforeBreak
+            },
+            T0 + SEC
+        ),
+        [changed(State::Fault, State::Initialize)]
+    );
+    // Cleared while stopped: nothing starts.
+    assert_eq!(f.handle(fault(FaultSource::Link, false), T0 + 2 * SEC), []);
+    assert_eq!(f.state(), State::Initialize);
+}
+
+/// A fault while releasing gives the VIPs up at once and finishes the stop.
+#[test]
+fn fault_while_releasing_finishes_the_release() {
+    let (mut f, at) = master(config(Version::V3, 100));
+    f.handle(
+        Input::Shutdown {
+            handover: Handover::MakeBeforeBreak,
+        },
+        at,
+    );
+    assert_eq!(
+        f.handle(fault(FaultSource::Link, true), at + ms(5)),
+        [
+            Action::CancelReleaseTimer,
+            Action::Released { successor: None },
+            Action::RemoveVips,
+            changed(State::Releasing, State::Initialize),
+        ]
+    );
+}
+
+/// keepalived `state MASTER`: the first wait after Startup is one interval
+/// plus Skew_Time, not Master_Down_Interval; later waits are the RFC's.
+#[test]
+fn initial_state_master_waits_one_interval() {
+    let mut f = fsm(Config {
+        initial_master: true,
+        ..config(Version::V3, 100)
+    });
+    assert_eq!(
+        f.handle(Input::Startup, T0),
+        [
+            Action::ArmMasterDownTimer {
+                at: T0 + SEC + skew_time_v3(100, 100)
+            },
+            changed(State::Initialize, State::Backup),
+        ]
+    );
+    let t = T0 + ms(500);
+    f.handle(advert(v4(1), 200, 100), t);
+    f.handle(fault(FaultSource::Link, true), t);
+    let out = f.handle(fault(FaultSource::Link, false), t + SEC);
+    assert_eq!(
+        out[0],
+        Action::ArmMasterDownTimer {
+            at: t + SEC + master_down_interval_v3(100, 100)
+        }
+    );
+}
+
+/// A Master answers lower-priority and priority-0 adverts at once, but at most
+/// once per Advertisement_Interval: a flood of spoofed adverts gets one advert
+/// and one gratuitous ARP burst per interval.
+#[test]
+fn reassertion_is_limited_to_one_per_interval() {
+    let (mut f, at) = master(config(Version::V3, 100));
+    let t = at + ms(100);
+    let out = f.handle(advert(v4(1), 99, 100), t);
+    assert!(out.contains(&Action::SendGratuitous), "{out:?}");
+    for i in 1..1000 {
+        let now = t + Duration::from_micros(i * 999);
+        let spoofed = if i % 2 == 0 { 99 } else { 0 };
+        let out = f.handle(advert(v4(1), spoofed, 100), now);
+        let sent = out
+            .iter()
+            .any(|a| matches!(a, Action::SendAdvert { .. } | Action::SendGratuitous));
+        assert!(!sent, "answered again within the interval at {i}: {out:?}");
+    }
+    let out = f.handle(advert(v4(1), 0, 100), t + SEC);
+    assert!(
+        out.contains(&Action::SendAdvert { priority: 100 }),
+        "{out:?}"
+    );
+    assert_eq!(f.state(), State::Master);
 }
 
 // ----- invariants over random input sequences ----------------------------------
@@ -903,6 +1083,14 @@ mod random {
         Fire(u8),
     }
 
+    fn fault_source() -> impl Strategy<Value = FaultSource> {
+        prop_oneof![
+            Just(FaultSource::Link),
+            Just(FaultSource::Vips),
+            (0u16..2).prop_map(FaultSource::Tracker),
+        ]
+    }
+
     fn step() -> impl Strategy<Value = Step> {
         let src = prop_oneof![Just(v4(1)), Just(v4(OURS)), Just(v4(200)), Just(v6(1))];
         let int = prop_oneof![Just(0u16), Just(50), Just(100), Just(4095), Just(4096)];
@@ -913,6 +1101,8 @@ mod random {
             handover.prop_map(|handover| Step::Input(Input::Shutdown { handover })),
             (src, any::<u8>(), int).prop_map(|(s, p, i)| Step::Input(advert(s, p, i))),
             any::<u8>().prop_map(|p| Step::Input(Input::PriorityChanged(p))),
+            (fault_source(), any::<bool>())
+                .prop_map(|(source, on)| Step::Input(Input::Fault { source, on })),
             (0u8..3).prop_map(Step::Fire),
             (0u8..3).prop_map(Step::Fire),
         ]
@@ -967,8 +1157,11 @@ mod random {
                 let holds = matches!(after, State::Master | State::Releasing);
                 prop_assert_eq!(ledger.vips, holds, "{:?} {:?}", after, out);
                 let armed = (ledger.adver.is_some(), ledger.master_down.is_some(), ledger.release.is_some());
+                // Running with a fault source on is exactly the Fault state.
+                let faulted = f.faults().next().is_some();
+                prop_assert_eq!(after == State::Fault, after != State::Initialize && faulted, "{:?} {:?}", after, out);
                 let expected = match after {
-                    State::Initialize => (false, false, false),
+                    State::Initialize | State::Fault => (false, false, false),
                     State::Backup => (false, true, false),
                     State::Master => (true, false, false),
                     State::Releasing => (false, false, true),

@@ -1,33 +1,45 @@
-//! The one place where the daemon's tasks are wired together and shut down.
+//! The supervisor: builds the daemon's tasks, keeps a registry of its
+//! running instances, watches every task, and owns shutdown.
 //!
 //! For each (interface, family) one raw socket and one receive task ([`Demux`]);
 //! for each instance one task ([`Instance`]); for each socket and advert
 //! interval one task sending the masters' periodic adverts together
-//! ([`AdvertTicker`]); one task watching links; one
-//! writing the status file; with the XDP datapath, the program attached to
-//! every VRRP interface, one task routing its events and one keeping its
-//! heartbeat fresh. SIGTERM/SIGINT set the shutdown signal; every
-//! instance then hands over (make-before-break by default) and removes its VIPs,
-//! and the daemon exits when the last instance has finished.
+//! ([`AdvertTicker`]); one task watching links; one writing the status file;
+//! with the XDP datapath, the program attached to every VRRP interface, one
+//! task routing its events and one keeping its heartbeat fresh.
+//!
+//! Shutdown comes in as a future (SIGTERM/SIGINT for `ha run`): every instance
+//! then hands over (make-before-break by default) and removes its VIPs, and
+//! the daemon exits when the last one has finished. A task that fails (an
+//! instance that panics, a background task that ends) is logged; the VIPs of a
+//! dead instance are removed, every other instance hands over, and the daemon
+//! exits with an error: never half alive.
 
-use std::{collections::HashMap, path::PathBuf, sync::Arc};
+mod lock;
+mod registry;
+mod signals;
+mod tasks;
 
-use anyhow::{Context, Result, bail};
+use std::{collections::HashMap, future::Future, path::PathBuf, sync::Arc};
+
+use anyhow::{Context, Result, anyhow, bail};
 use tokio::{
-    signal::unix::{SignalKind, signal},
-    sync::{broadcast, mpsc, watch},
+    sync::{mpsc, watch},
     task::JoinSet,
     time::Instant,
 };
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use ha_common::InstanceKey;
+
+pub use lock::NamespaceLock;
+pub use signals::Signals;
 
 use crate::{
     config::{Config, Datapath},
     demux::Demux,
     ebpf::{AttachMode, EventStream, monotonic_ns},
-    instance::{Announcer, Inbound, Instance, LinkChange, Parts, XdpParts},
+    instance::{Announcer, Inbound, Instance, Parts, XdpParts},
     net::{GratuitousSender, LinkInfo, NetEvent, Netlink, VrrpSocket},
     status::{InstanceStatus, SocketStatus, StatusBoard},
     ticker::AdvertTicker,
@@ -35,6 +47,8 @@ use crate::{
     wire::Family,
     xdp::{self, Xdp},
 };
+use registry::{Entry, Registry};
+use tasks::Background;
 
 /// How the daemon runs, beyond the configuration.
 #[derive(Debug, Clone, Default)]
@@ -55,22 +69,25 @@ struct SocketEntry {
     index: usize,
 }
 
-/// Runs every instance of `config` until SIGTERM or SIGINT, then hands over and exits.
-pub async fn run(config: Config, opts: Options) -> Result<()> {
+/// Runs every instance of `config` until `stop` resolves, then hands over and
+/// returns; an error if a task failed on the way (after the handover).
+pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) -> Result<()> {
+    let _lock = NamespaceLock::acquire(xdp::netns_inode()?)?;
     let netlink = Netlink::new().context("opening rtnetlink")?;
+    // Subscribed before any link is looked up, so no change falls in between.
+    let events = netlink.events().context("subscribing to link events")?;
     let epoch = Instant::now();
     let epoch_ns = monotonic_ns();
     let xdp = start_xdp(&config, opts.xdp_mode)?;
     let liveness = xdp::Liveness::new(heartbeat_max_age(&config));
     let mut event_routes = HashMap::new();
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let (links_tx, _) = broadcast::channel::<LinkChange>(64);
 
     let mut links: HashMap<String, LinkInfo> = HashMap::new();
     let mut sockets: HashMap<(u32, Family), SocketEntry> = HashMap::new();
     let mut socket_status = Vec::new();
     let mut instance_status = Vec::new();
     let mut senders: HashMap<u32, Arc<GratuitousSender>> = HashMap::new();
+    let mut registry = Registry::default();
     let mut parts = Vec::new();
 
     for cfg in &config.instances {
@@ -112,7 +129,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
                     ha_common::maps::family::V4
                 };
                 let key = InstanceKey::new(link.ifindex(), cfg.vrid, family);
-                event_routes.insert(key, tx);
+                event_routes.insert(key, tx.clone());
                 let mac = link.mac().map(|m| m.0).unwrap_or_default();
                 Some(XdpParts {
                     maps: x.maps.clone(),
@@ -123,7 +140,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
                 })
             }
             _ => {
-                entry.routes.insert(cfg.vrid, tx);
+                entry.routes.insert(cfg.vrid, tx.clone());
                 None
             }
         };
@@ -154,21 +171,34 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
             priority: cfg.priority,
             ..Default::default()
         });
+        let (stop_tx, stop_rx) = watch::channel(false);
+        registry.insert(
+            cfg.name.clone(),
+            Entry {
+                inbox: tx,
+                stop: stop_tx,
+                status: instance_status.len() - 1,
+                ifindex: link.ifindex(),
+                vips: vips.clone(),
+            },
+        );
         parts.push((
             link.ifindex(),
+            link.is_up(),
             entry.socket.clone(),
             vips,
             Announcer::new(targets, cfg.garp.clone()),
             inbox,
             xdp_parts,
+            stop_rx,
         ));
     }
 
     let board = StatusBoard::new(instance_status, socket_status);
-    let mut background = JoinSet::new();
+    let mut background = Background::default();
     if let Some(path) = opts.status_file.clone() {
         board.write(&path);
-        background.spawn(board.clone().write_loop(path));
+        background.spawn("status writer", board.clone().write_loop(path));
     }
     for entry in sockets.into_values() {
         // The socket joined the VRRP group when opened; unicast adverts reach it
@@ -179,6 +209,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
             continue;
         }
         background.spawn(
+            "advert receiver",
             Demux {
                 socket: entry.socket,
                 routes: entry.routes,
@@ -190,27 +221,28 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
     }
     if let Some(x) = &xdp {
         let events = EventStream::open(&x.pin_dir)?;
-        background.spawn(xdp::route_events(events, event_routes));
-        background.spawn(xdp::heartbeat(
-            x.maps.clone(),
-            liveness.clone(),
-            board.clone(),
-        ));
+        background.spawn("XDP event router", xdp::route_events(events, event_routes));
+        background.spawn(
+            "XDP heartbeat",
+            xdp::heartbeat(x.maps.clone(), liveness.clone(), board.clone()),
+        );
     }
-    let events = netlink.events().context("subscribing to link events")?;
-    background.spawn(watch_links(events, links_tx.clone()));
+    background.spawn(
+        "link watcher",
+        watch_links(netlink.clone(), events, registry.link_routes()),
+    );
 
     let mut instances = JoinSet::new();
     // One advert ticker per socket and interval (keyed by the socket's address).
     let mut tickers: HashMap<(usize, u16), Arc<AdvertTicker>> = HashMap::new();
-    for (index, (cfg, (ifindex, socket, vips, announcer, inbox, xdp_parts))) in
+    for (index, (cfg, (ifindex, link_up, socket, vips, announcer, inbox, xdp_parts, stop_rx))) in
         config.instances.iter().zip(parts).enumerate()
     {
         let ticker = tickers
             .entry((Arc::as_ptr(&socket) as usize, cfg.advert_int_cs))
             .or_insert_with(|| {
                 let t = AdvertTicker::new(socket.clone(), cfg.advert_int(), board.clone());
-                background.spawn(t.clone().run());
+                background.spawn("advert ticker", t.clone().run());
                 t
             })
             .clone();
@@ -218,6 +250,7 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
             index,
             cfg: cfg.clone(),
             ifindex,
+            link_up,
             socket,
             ticker,
             vips,
@@ -228,37 +261,100 @@ pub async fn run(config: Config, opts: Options) -> Result<()> {
             board: board.clone(),
             epoch,
         })?;
-        instances.spawn(instance.run(shutdown_rx.clone(), links_tx.subscribe()));
+        let task = instances.spawn(instance.run(stop_rx));
+        registry.bind(task.id(), &cfg.name);
     }
     info!(instances = config.instances.len(), "ha running");
 
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => info!("SIGTERM: handing over"),
-            _ = int.recv() => info!("SIGINT: handing over"),
-            done = instances.join_next() => match done {
-                None => break,
-                Some(Err(e)) => warn!(error = %e, "an instance task failed"),
-                Some(Ok(())) => continue,
-            },
-        }
-        let _ = shutdown_tx.send(true);
-        while let Some(done) = instances.join_next().await {
-            if let Err(e) = done {
-                warn!(error = %e, "an instance task failed");
-            }
-        }
-        break;
-    }
+    let failure = supervise(
+        &mut registry,
+        &mut instances,
+        &mut background,
+        &netlink,
+        &board,
+        stop,
+    )
+    .await;
     background.abort_all();
     drop(xdp); // detaches and unpins
     if let Some(path) = &opts.status_file {
         board.write(path);
     }
-    info!("ha stopped");
-    Ok(())
+    match failure {
+        None => {
+            info!("ha stopped");
+            Ok(())
+        }
+        Some(e) => {
+            error!(error = %format!("{e:#}"), "ha stopped after a failure");
+            Err(e)
+        }
+    }
+}
+
+/// Watches the instances and the background tasks until every instance has
+/// finished. `stop`, a failed instance or a background task that ends all
+/// make every instance hand over; the first failure is returned.
+async fn supervise(
+    registry: &mut Registry,
+    instances: &mut JoinSet<()>,
+    background: &mut Background,
+    netlink: &Netlink,
+    board: &StatusBoard,
+    stop: impl Future<Output = ()>,
+) -> Option<anyhow::Error> {
+    let mut stop = std::pin::pin!(stop);
+    let mut stopping = false;
+    let mut failure: Option<anyhow::Error> = None;
+    while !registry.is_empty() {
+        let failed = tokio::select! {
+            () = &mut stop, if !stopping => None,
+            done = instances.join_next_with_id() => match done {
+                None => break,
+                Some(Ok((id, ()))) => {
+                    let name = registry.remove_task(id).map(|(n, _)| n).unwrap_or_default();
+                    if stopping {
+                        continue;
+                    }
+                    Some(anyhow!("instance {name} stopped on its own"))
+                }
+                Some(Err(e)) => {
+                    let (name, entry) = match registry.remove_task(e.id()) {
+                        Some(found) => found,
+                        None => continue,
+                    };
+                    error!(instance = %name, error = %e, "instance task failed: removing its VIPs");
+                    release_vips(netlink, &name, &entry).await;
+                    board.instance(entry.status, |s| s.state = "failed".into());
+                    Some(anyhow!("instance {name} failed: {e}"))
+                }
+            },
+            (name, ended) = background.next(), if !background.is_empty() => {
+                match ended {
+                    Ok(()) => Some(anyhow!("the {name} task ended")),
+                    Err(e) => Some(anyhow!("the {name} task failed: {e}")),
+                }
+            }
+        };
+        if let Some(e) = failed {
+            error!(error = %format!("{e:#}"), remaining = registry.len(), "a task failed: every instance hands over");
+            failure.get_or_insert(e);
+        }
+        if !stopping {
+            stopping = true;
+            registry.stop_all();
+        }
+    }
+    failure
+}
+
+/// Removes every VIP of an instance whose task died without doing it.
+async fn release_vips(netlink: &Netlink, name: &str, entry: &Entry) {
+    for (ifindex, vip) in &entry.vips {
+        if let Err(e) = netlink.del_vip(*ifindex, vip.addr, vip.prefix_len).await {
+            warn!(instance = %name, vip = %vip.addr, error = %e, "cannot remove VIP");
+        }
+    }
 }
 
 /// Loads and attaches the XDP program on the interfaces of the instances that
@@ -317,16 +413,38 @@ async fn lookup(
     Ok(link)
 }
 
-/// Turns kernel link messages into up/down changes for the instances.
-async fn watch_links(mut events: crate::net::NetEvents, tx: broadcast::Sender<LinkChange>) {
-    let mut last: HashMap<u32, bool> = HashMap::new();
-    while let Some(event) = events.recv().await {
-        if let NetEvent::Link(state) = event {
-            let up = state.is_up();
-            if last.insert(state.ifindex, up) != Some(up) {
-                let _ = tx.send((state.ifindex, up));
+/// Turns kernel link messages into up/down changes for the instances on
+/// each interface (a deleted interface is down). Every instance is told, in
+/// order, nothing dropped. When the kernel dropped events (the subscription
+/// ends on a netlink overrun) it subscribes again and has every instance read
+/// its link state afresh; it ends, and so stops the daemon, only if that fails.
+async fn watch_links(
+    netlink: Netlink,
+    mut events: crate::net::NetEvents,
+    routes: Vec<(u32, mpsc::Sender<Inbound>)>,
+) {
+    loop {
+        let mut last: HashMap<u32, bool> = HashMap::new();
+        while let Some(event) = events.recv().await {
+            let (ifindex, up) = match event {
+                NetEvent::Link(state) => (state.ifindex, state.is_up()),
+                NetEvent::LinkRemoved { ifindex, .. } => (ifindex, false),
+                _ => continue,
+            };
+            if last.insert(ifindex, up) == Some(up) {
+                continue;
+            }
+            for (_, inbox) in routes.iter().filter(|(i, _)| *i == ifindex) {
+                let _ = inbox.send(Inbound::Link { up }).await;
             }
         }
+        warn!("link events were lost (netlink overrun): reading every link again");
+        events = match netlink.events() {
+            Ok(events) => events,
+            Err(e) => return error!(error = %e, "cannot subscribe to link events again"),
+        };
+        for (_, inbox) in &routes {
+            let _ = inbox.send(Inbound::LinkResync).await;
+        }
     }
-    warn!("link event subscription ended: link changes are no longer seen");
 }
