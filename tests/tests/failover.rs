@@ -331,17 +331,21 @@ fn equal_priorities_elect_the_higher_address() -> Result<()> {
     let group = Group::v3(16, vip, 24);
     // Keep the two apart until both are master, so the tie-break (RFC 9568
     // §6.4.3: equal priority, greater primary address wins) has to decide.
-    // Dropped on the way out: XDP sees a frame before any input hook would.
-    let split = "table inet split {\n chain out {\n type filter hook output priority 0;\n ip protocol vrrp drop\n }\n}";
-    n1.nft(split)?;
-    n2.nft(split)?;
+    // Dropped in the bridge, as a partition between them would: XDP sees a
+    // frame before any input hook of the node would, and a node whose own
+    // output drops its adverts faults (it cannot be heard).
+    topo.bridge_command("nft")
+        .args(["-f", "-"])
+        .stdin("table bridge split {\n chain between {\n type filter hook forward priority 0;\n ip protocol vrrp drop\n }\n}")
+        .run_ok()?;
     let d = start(&topo, &group, &[100, 100], XDP)?;
     d[0].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
     d[1].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
-    n1.run_ok("nft", ["delete", "table", "inet", "split"])?;
-    n2.run_ok("nft", ["delete", "table", "inet", "split"])?;
+    topo.bridge_command("nft")
+        .args(["delete", "table", "bridge", "split"])
+        .run_ok()?;
     let (low, high) = if n1.ipv4 > n2.ipv4 {
         (&d[1], &d[0])
     } else {
