@@ -49,9 +49,7 @@ impl Xdp {
     /// Loads the program into a fresh pin directory (pins of a daemon that was
     /// killed are removed first) and attaches it to every interface in `ifnames`.
     pub fn start(ifnames: &[String], mode: AttachMode) -> Result<Xdp> {
-        let pin_dir = pin_dir()?;
-        unpin_all(&pin_dir)
-            .with_context(|| format!("removing old pins in {}", pin_dir.display()))?;
+        let pin_dir = remove_leftovers()?;
         let datapath = Datapath::load(&pin_dir).inspect_err(|_| {
             let _ = unpin_all(&pin_dir);
         })?;
@@ -74,6 +72,20 @@ impl Xdp {
         }
         Ok(xdp)
     }
+}
+
+/// Removes the pins a killed daemon left in this namespace's directory, and
+/// with them its XDP program (a pinned link is what keeps it attached): a
+/// stale liveness gate must never drop ARP for the daemon that came later,
+/// whichever datapath it runs. Returns the directory.
+pub fn remove_leftovers() -> Result<PathBuf> {
+    let pin_dir = pin_dir()?;
+    if pin_dir.exists() {
+        tracing::warn!(pins = %pin_dir.display(), "removing the XDP program and pins of an ha that was killed");
+        unpin_all(&pin_dir)
+            .with_context(|| format!("removing old pins in {}", pin_dir.display()))?;
+    }
+    Ok(pin_dir)
 }
 
 /// Leaving the daemon any way but a crash (a clean exit, or an error after the

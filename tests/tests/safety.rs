@@ -191,3 +191,109 @@ fn a_master_that_cannot_send_gives_the_vip_up() -> Result<()> {
     ensure!(owns(n2, vip), "n2 lost the VIP\n{}", logs(&[&d1, &d2]));
     Ok(())
 }
+
+/// An `ha` killed with SIGKILL leaves its XDP program, pins and a stale
+/// liveness gate (on purpose: its host stops answering ARP). The next `ha
+/// run` removes them whatever its datapath: a raw-socket daemon that came
+/// later must not have its ARP replies dropped by the dead one's gate.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn pins_of_a_killed_ha_are_removed_by_the_next_one_on_either_datapath() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(1).build()?;
+    let n1 = &topo.nodes()[0];
+    let vip = topo.subnet().vip4(0);
+    let conf = Group::v3(34, vip.into(), 24).keepalived_conf(n1, 200);
+    let pins = hatest::pins::ha_pin_dir(&n1.ns).context("no pin dir")?;
+    let first = ha(n1, "ha", &conf)?;
+    first.wait_state("master", Duration::from_secs(3))?;
+    first.crash()?;
+    ensure!(
+        pins.exists(),
+        "a killed ha left no pins at {}",
+        pins.display()
+    );
+    drop(first);
+
+    let second = Daemon::ha_with(n1, "ha2", &conf, &["--datapath", "socket"])?;
+    second.wait_state("master", Duration::from_secs(3))?;
+    ensure!(
+        !pins.exists(),
+        "pins still at {}\n{}",
+        pins.display(),
+        second.log()
+    );
+    ensure!(
+        second
+            .proc
+            .stderr()
+            .contains("pins of an ha that was killed"),
+        "no word about the leftovers\n{}",
+        second.log()
+    );
+    let arp = topo.client().arping(vip, 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.answered_only_by(n1.mac()),
+        "ARP for the VIP: {arp:?}\n{}",
+        second.log()
+    );
+    Ok(())
+}
+
+/// Detaches a test's own XDP program by removing its pins, also on panic.
+struct ForeignProgram(std::path::PathBuf);
+
+impl Drop for ForeignProgram {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir("/sys/fs/bpf/ha");
+    }
+}
+
+/// Somebody else's XDP program on the VRRP interface: the raw-socket
+/// datapath runs and warns that it may see adverts and ARP first; the XDP
+/// datapath refuses to replace it, with an error that says what to do.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_foreign_xdp_program_is_reported_never_replaced() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(1).build()?;
+    let n1 = &topo.nodes()[0];
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let conf = Group::v3(35, vip, 24).keepalived_conf(n1, 200);
+    let foreign =
+        ForeignProgram(std::path::Path::new("/sys/fs/bpf/ha").join(format!("{}-foreign", n1.ns)));
+    n1.command(hatest::ha_bin()?)
+        .args(["datapath", "attach", "--interface", &n1.ifname, "--pin-dir"])
+        .arg(&foreign.0)
+        .run_ok()?;
+
+    let xdp = ha(n1, "ha", &conf)?;
+    let status = xdp
+        .proc
+        .wait_timeout(Duration::from_secs(10))?
+        .with_context(|| format!("ha replaced or ignored the program\n{}", xdp.log()))?;
+    ensure!(!status.success(), "{}", xdp.log());
+    ensure!(
+        xdp.proc.stderr().contains("another XDP program"),
+        "no clear error\n{}",
+        xdp.log()
+    );
+    ensure!(
+        foreign.0.exists(),
+        "the foreign program's pins were removed"
+    );
+    drop(xdp);
+
+    let socket = Daemon::ha_with(n1, "ha2", &conf, &["--datapath", "socket"])?;
+    socket.wait_state("master", Duration::from_secs(3))?;
+    ensure!(
+        socket
+            .proc
+            .stderr()
+            .contains("another XDP program is attached here"),
+        "no warning\n{}",
+        socket.log()
+    );
+    Ok(())
+}

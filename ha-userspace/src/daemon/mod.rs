@@ -98,6 +98,17 @@ pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) 
             );
         };
         let link = lookup(&netlink, &mut links, &ifname).await?;
+        if cfg.datapath == Datapath::Socket
+            && let Some(id) = link.link.xdp_prog_id
+        {
+            // Not ours (ours is gone by now): it sees adverts and ARP first.
+            warn!(
+                instance = %cfg.name,
+                interface = %ifname,
+                prog_id = id,
+                "another XDP program is attached here: it may drop VRRP adverts or ARP before ha sees them"
+            );
+        }
         let family = if cfg.is_ipv6() {
             Family::Ipv6
         } else {
@@ -369,6 +380,7 @@ fn start_xdp(config: &Config, mode: AttachMode) -> Result<Option<Xdp>> {
     ifnames.sort();
     ifnames.dedup();
     if ifnames.is_empty() {
+        xdp::remove_leftovers()?;
         return Ok(None);
     }
     Xdp::start(&ifnames, mode).map(Some)

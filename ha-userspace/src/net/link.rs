@@ -24,7 +24,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use rtnetlink::MulticastGroup;
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, LinkXdp, State};
 use rtnetlink::sys::{AsyncSocket, SocketAddr};
 
 use super::addr::IfAddr;
@@ -87,6 +87,8 @@ pub struct LinkState {
     pub carrier: bool,
     /// Operational state.
     pub oper_state: OperState,
+    /// The id of the XDP program attached to the interface, if any.
+    pub xdp_prog_id: Option<u32>,
 }
 
 impl LinkState {
@@ -112,6 +114,7 @@ impl LinkState {
             admin_up: flags.contains(LinkFlags::Up),
             carrier: flags.contains(LinkFlags::LowerUp),
             oper_state: OperState::Unknown,
+            xdp_prog_id: None,
         };
         for attr in &msg.attributes {
             match attr {
@@ -119,6 +122,12 @@ impl LinkState {
                 LinkAttribute::Address(bytes) => state.mac = MacAddr::from_slice(bytes),
                 LinkAttribute::Mtu(mtu) => state.mtu = *mtu,
                 LinkAttribute::OperState(s) => state.oper_state = (*s).into(),
+                LinkAttribute::Xdp(xdp) => {
+                    state.xdp_prog_id = xdp.iter().find_map(|a| match a {
+                        LinkXdp::ProgId(id) if *id != 0 => Some(*id),
+                        _ => None,
+                    });
+                }
                 _ => {}
             }
         }
@@ -357,6 +366,7 @@ mod tests {
             admin_up,
             carrier,
             oper_state,
+            xdp_prog_id: None,
         }
     }
 
