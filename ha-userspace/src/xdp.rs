@@ -102,27 +102,60 @@ impl Drop for Xdp {
     }
 }
 
+/// How often the router checks whether the ring buffer overflowed.
+const LOST_CHECK_EVERY: Duration = Duration::from_secs(5);
+
 /// Hands each ring-buffer event to the instance it names.
+///
+/// An event that cannot be delivered (the instance's inbox is full) or that
+/// the kernel could not write (the ring was full: `events_dropped`) may have
+/// been the one that mattered, a master-down above all: the instances
+/// concerned are then asked to resync from the maps, which hold the truth
+/// (the last advert heard, whether the master-down timer still runs).
 pub async fn route_events(
     mut events: EventStream,
     routes: HashMap<InstanceKey, mpsc::Sender<Inbound>>,
+    maps: SharedMaps,
 ) {
+    let mut lagging: std::collections::BTreeSet<InstanceKey> = Default::default();
+    let mut dropped_seen = 0;
+    let mut check_lost = tokio::time::interval(LOST_CHECK_EVERY);
+    check_lost.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retry = tokio::time::interval(Duration::from_millis(20));
     loop {
-        let event = match events.next().await {
-            Ok(e) => e,
-            Err(e) => {
-                warn!(error = %format!("{e:#}"), "reading XDP events failed");
-                return;
-            }
-        };
-        match routes.get(&event.key) {
-            Some(inbox) => {
-                if inbox.try_send(Inbound::Kernel(event)).is_err() {
-                    debug!(key = ?event.key, "instance inbox full or gone; event dropped");
+        tokio::select! {
+            event = events.next() => {
+                let event = match event {
+                    Ok(e) => e,
+                    Err(e) => {
+                        warn!(error = %format!("{e:#}"), "reading XDP events failed");
+                        return;
+                    }
+                };
+                match routes.get(&event.key) {
+                    Some(inbox) => {
+                        if inbox.try_send(Inbound::Kernel(event)).is_err() {
+                            debug!(key = ?event.key, "instance inbox full; event dropped, resync pending");
+                            lagging.insert(event.key);
+                        }
+                    }
+                    None => debug!(key = ?event.key, "event for an unknown instance"),
                 }
             }
-            None => debug!(key = ?event.key, "event for an unknown instance"),
+            _ = check_lost.tick() => {
+                let dropped = crate::sync::lock(&maps).stats().map(|s| s.events_dropped);
+                if let Ok(dropped) = dropped && dropped > dropped_seen {
+                    warn!(lost = dropped - dropped_seen, "the XDP event ring overflowed: every instance resyncs");
+                    lagging.extend(routes.keys().copied());
+                    dropped_seen = dropped;
+                }
+            }
+            _ = retry.tick(), if !lagging.is_empty() => {}
         }
+        lagging.retain(|key| match routes.get(key) {
+            Some(inbox) => inbox.try_send(Inbound::KernelResync).is_err(),
+            None => false,
+        });
     }
 }
 

@@ -148,6 +148,8 @@ pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) 
                     mac,
                     key,
                     liveness: liveness.clone(),
+                    na_router: family == ha_common::maps::family::V6
+                        && crate::net::garp::ipv6_forwarding(&ifname),
                 })
             }
             _ => {
@@ -232,7 +234,10 @@ pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) 
     }
     if let Some(x) = &xdp {
         let events = EventStream::open(&x.pin_dir)?;
-        background.spawn("XDP event router", xdp::route_events(events, event_routes));
+        background.spawn(
+            "XDP event router",
+            xdp::route_events(events, event_routes, x.maps.clone()),
+        );
         background.spawn(
             "XDP heartbeat",
             xdp::heartbeat(x.maps.clone(), liveness.clone(), board.clone()),

@@ -261,6 +261,22 @@ impl Maps {
         Ok((peer.adverts != 0).then_some(peer))
     }
 
+    /// When `key`'s master-down timer goes off if no advert moves it
+    /// (CLOCK_MONOTONIC ns); `None` when it is not running (cancelled, fired
+    /// or never armed). Read from the last 8 bytes of the PEERS slot.
+    pub fn master_down_deadline(&self, key: InstanceKey) -> Result<Option<u64>> {
+        let Some(conf) = self.instance(key)? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .peers
+            .get(&u32::from(conf.slot), 0)
+            .with_context(|| format!("cannot read slot {} of {PEERS_MAP}", conf.slot))?;
+        let tail: [u8; 8] = bytes[PEER_SLOT_SIZE - 8..].try_into().expect("8 bytes");
+        let deadline = u64::from_ne_bytes(tail);
+        Ok((deadline != 0).then_some(deadline))
+    }
+
     /// Forgets the last advert heard for `key`, so the next one is reported again
     /// (NEW_MASTER_ADDR | FIRST_AFTER_SILENCE) instead of absorbed. For a controller
     /// that (re)enters Backup and wants to hear the current master once. Done by

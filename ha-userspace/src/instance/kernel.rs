@@ -15,7 +15,7 @@ use std::{
 use anyhow::Result;
 use ha_common::{
     addr,
-    maps::{InstanceConf, InstanceKey, VipKey, state},
+    maps::{InstanceConf, InstanceKey, VipKey, instance_flag, state},
 };
 use tracing::warn;
 
@@ -49,6 +49,7 @@ impl Kernel {
         epoch_ns: u64,
         own: IpAddr,
         mac: [u8; 6],
+        na_router: bool,
         fsm: &crate::vrrp::Config,
         auth: &Auth,
         vips: Vec<(u32, IpAddr)>,
@@ -58,7 +59,11 @@ impl Kernel {
             priority: fsm.priority,
             version: fsm.version.number(),
             preempt: u8::from(fsm.preempt || fsm.priority == 255),
-            flags: 0,
+            flags: if na_router {
+                instance_flag::NA_ROUTER
+            } else {
+                0
+            },
             advert_int_cs: fsm.advert_int_cs,
             mac,
             preempt_hold_until_ns: 0,
@@ -169,6 +174,13 @@ impl Kernel {
         if let Err(e) = maps.arm_master_down(self.key, deadline_ns) {
             warn!(error = %format!("{e:#}"), "cannot arm the kernel master-down timer");
         }
+    }
+
+    /// What the kernel knows when its events may have been lost: the last
+    /// advert heard and the running master-down deadline (CLOCK_MONOTONIC ns).
+    pub fn snapshot(&self) -> Result<(Option<ha_common::Peer>, Option<u64>)> {
+        let maps = crate::sync::lock(&self.maps);
+        Ok((maps.peer(self.key)?, maps.master_down_deadline(self.key)?))
     }
 
     /// Cancels the kernel's master-down timer.

@@ -46,6 +46,8 @@ pub enum Inbound {
     /// An event from the XDP program (`xdp` datapath): an advert that matters,
     /// or the kernel's master-down timer.
     Kernel(ha_common::Event),
+    /// Events of the XDP program may have been lost: read the maps again.
+    KernelResync,
 }
 
 /// Everything an instance task needs, resolved by the daemon.
@@ -90,6 +92,9 @@ pub struct XdpParts {
     pub key: ha_common::InstanceKey,
     /// Who needs the heartbeat.
     pub liveness: Arc<crate::xdp::Liveness>,
+    /// The NAs the kernel answers with carry the Router flag (the interface
+    /// forwards IPv6), as the ones userspace sends do.
+    pub na_router: bool,
 }
 
 /// A running instance.
@@ -176,6 +181,7 @@ impl Instance {
                 x.epoch_ns,
                 src,
                 x.mac,
+                x.na_router,
                 fsm.config(),
                 rx_check.auth(),
                 vips,
@@ -249,6 +255,7 @@ impl Instance {
                     Inbound::Kernel(event) => self.kernel_event(event).await,
                     Inbound::Link { up } => self.link_changed(up).await,
                     Inbound::LinkResync => self.resync_link().await,
+                    Inbound::KernelResync => self.kernel_resync().await,
                 },
                 () = sleep_until(deadline) => {
                     for input in self.timers.take_due() {
@@ -322,6 +329,41 @@ impl Instance {
                 self.step_at(input, self.event_time(&event)).await;
             }
             _ => debug!(instance = %self.p.cfg.name, kind = event.kind, "unknown kernel event"),
+        }
+    }
+
+    /// Rebuilds from the maps what lost kernel events would have said: the
+    /// last advert heard goes to the state machine (as that advert, at its
+    /// time), and a Backup whose kernel master-down timer no longer runs has
+    /// missed its master-down event.
+    async fn kernel_resync(&mut self) {
+        let (Some(k), Some(x)) = (&self.kernel, &self.p.xdp) else {
+            return;
+        };
+        let (peer, deadline) = match k.snapshot() {
+            Ok(found) => found,
+            Err(e) => {
+                return warn!(instance = %self.p.cfg.name, error = %format!("{e:#}"), "cannot read the XDP maps to resync");
+            }
+        };
+        let family = x.key.family;
+        let epoch_ns = x.epoch_ns;
+        info!(instance = %self.p.cfg.name, "kernel events were lost: resyncing from the maps");
+        self.p.board.count(self.p.index, "kernel_resyncs");
+        if let Some(peer) = peer
+            && let Some(src) = ha_common::addr::from_bytes(family, peer.master_addr)
+        {
+            let at = std::time::Duration::from_nanos(peer.last_seen_ns.saturating_sub(epoch_ns))
+                .min(self.timers.now());
+            let input = Input::AdvertReceived {
+                src,
+                priority: peer.master_priority,
+                advert_int_cs: peer.advert_int_cs,
+            };
+            self.step_at(input, at).await;
+        }
+        if self.fsm.state() == State::Backup && deadline.is_none() {
+            self.step(Input::MasterDownTimer).await;
         }
     }
 
