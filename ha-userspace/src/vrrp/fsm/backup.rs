@@ -17,9 +17,16 @@ impl Fsm {
         if advert.priority == STOP_PRIORITY {
             // "If the Priority in the ADVERTISEMENT is zero, then: Set the
             // Master_Down_Timer to Skew_Time." The master is leaving; the
-            // highest-priority backup has the shortest skew and wins.
+            // highest-priority backup has the shortest skew and wins. Never
+            // later than it already runs: a stream of priority-0 adverts (a
+            // stranger's flood) would otherwise push the takeover back for
+            // ever, and with it the failover when the master really dies.
             self.master = None;
-            let at = now.saturating_add(self.skew_time());
+            let skew = now.saturating_add(self.skew_time());
+            let at = match self.deadlines.master_down {
+                Some(running) if running > now && running < skew => running,
+                _ => skew,
+            };
             self.arm(Timer::MasterDown, at, out);
             return;
         }
