@@ -45,9 +45,10 @@ pub mod wire;
 
 pub use event::{Event, event_kind, reason};
 pub use maps::{
-    ARM_PROGRAM, ArmRequest, BY_VRID_ENTRIES, BY_VRID_MAP, EVENTS_BYTES, EVENTS_MAP, HEARTBEAT_MAP,
-    Heartbeat, INSTANCES_MAP, InstanceConf, InstanceKey, MAX_INSTANCES, MAX_VIPS, PEER_SLOT_SIZE,
-    PEERS_MAP, Peer, STATS_MAP, VIPS_MAP, VRID_SHARED, VipKey, VridEntry, XDP_PROGRAM, arm_op,
-    by_vrid_index, family, instance_flag, state,
+    ALLOWED_PEERS_MAP, ARM_PROGRAM, AllowedPeer, ArmRequest, BY_VRID_ENTRIES, BY_VRID_MAP,
+    EVENTS_BYTES, EVENTS_MAP, HEARTBEAT_MAP, Heartbeat, INSTANCES_MAP, InstanceConf, InstanceKey,
+    MAX_ALLOWED_PEERS, MAX_INSTANCES, MAX_VIPS, PEER_SLOT_SIZE, PEERS_MAP, Peer, STATS_MAP,
+    VIPS_MAP, VRID_SHARED, VipKey, VridEntry, XDP_PROGRAM, arm_op, by_vrid_index, family,
+    instance_flag, state,
 };
 pub use stats::Stats;

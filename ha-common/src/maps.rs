@@ -15,6 +15,10 @@ pub const BY_VRID_MAP: &str = "BY_VRID";
 pub const PEERS_MAP: &str = "PEERS";
 /// Hash map [`VipKey`] → [`InstanceKey`]. Writer: the controller.
 pub const VIPS_MAP: &str = "VIPS";
+/// Hash map [`AllowedPeer`] → `u8` (1): the senders an instance with
+/// [`instance_flag::PEERS_ONLY`] accepts adverts from (keepalived's
+/// `check_unicast_src`). Writer: the controller.
+pub const ALLOWED_PEERS_MAP: &str = "ALLOWED_PEERS";
 /// Array of one [`Heartbeat`]. Writer: the controller.
 pub const HEARTBEAT_MAP: &str = "HEARTBEAT";
 /// Ring buffer of [`crate::Event`]s. Writer: the XDP program and its timer callback.
@@ -32,6 +36,8 @@ pub const ARM_PROGRAM: &str = "ha_arm";
 pub const MAX_INSTANCES: u32 = 1024;
 /// Capacity of [`VIPS_MAP`].
 pub const MAX_VIPS: u32 = 4096;
+/// Capacity of [`ALLOWED_PEERS_MAP`].
+pub const MAX_ALLOWED_PEERS: u32 = 4096;
 /// Entries of [`BY_VRID_MAP`]: one per family and VRID.
 pub const BY_VRID_ENTRIES: u32 = 512;
 /// [`VridEntry::ifindex`] when several interfaces run this family and VRID:
@@ -75,6 +81,9 @@ pub mod instance_flag {
     /// without it makes hosts drop the router from their default router list
     /// (RFC 4861 §7.2.5).
     pub const NA_ROUTER: u8 = 1;
+    /// Accept adverts only from the senders listed for the instance in
+    /// [`super::ALLOWED_PEERS_MAP`]; others are counted and dropped.
+    pub const PEERS_ONLY: u8 = 2;
 }
 
 /// One virtual router: the interface it runs on, its VRID and its address family.
@@ -185,6 +194,18 @@ pub struct Peer {
     pub advert_int_cs: u16,
 }
 
+/// A sender an instance accepts adverts from.
+///
+/// 24 bytes; the padding of `instance` must be zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AllowedPeer {
+    /// The instance.
+    pub instance: InstanceKey,
+    /// The sender's address (the advert's IP source; see [`crate::addr`]).
+    pub addr: [u8; 16],
+}
+
 /// An address the ARP/NS responder answers for, on one interface.
 ///
 /// 24 bytes; the padding must be zero.
@@ -276,6 +297,7 @@ mod pod {
     unsafe impl aya::Pod for super::Peer {}
     unsafe impl aya::Pod for super::VridEntry {}
     unsafe impl aya::Pod for super::VipKey {}
+    unsafe impl aya::Pod for super::AllowedPeer {}
     unsafe impl aya::Pod for super::Heartbeat {}
     unsafe impl aya::Pod for super::ArmRequest {}
 }
@@ -290,6 +312,7 @@ const _: () = {
     assert!(core::mem::offset_of!(InstanceConf, auth_data) == 48);
     assert!(size_of::<Peer>() == 40);
     assert!(size_of::<VipKey>() == 24);
+    assert!(size_of::<AllowedPeer>() == 24);
     assert!(size_of::<VridEntry>() == 64);
     assert!(size_of::<Heartbeat>() == 16);
     assert!(size_of::<ArmRequest>() == 24);

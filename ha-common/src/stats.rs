@@ -63,6 +63,9 @@ stats! {
     drop_auth,
     /// Dropped: v2 interval differs from ours (RFC 3768 §7.1), or a v3 interval of 0.
     drop_interval,
+    /// Dropped: the sender is not one the instance accepts adverts from
+    /// (`check_unicast_src` / `accept_from`).
+    drop_not_peer,
     /// Valid adverts accepted (PEERS updated).
     adverts_accepted,
     /// Accepted adverts that needed no event: handled in the kernel alone.

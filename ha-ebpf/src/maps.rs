@@ -8,8 +8,8 @@ use aya_ebpf::{
     macros::btf_map,
 };
 use ha_common::{
-    BY_VRID_ENTRIES, EVENTS_BYTES, Event, Heartbeat, InstanceConf, InstanceKey, MAX_INSTANCES,
-    MAX_VIPS, Peer, Stats, VipKey, VridEntry,
+    AllowedPeer, BY_VRID_ENTRIES, EVENTS_BYTES, Event, Heartbeat, InstanceConf, InstanceKey,
+    MAX_ALLOWED_PEERS, MAX_INSTANCES, MAX_VIPS, Peer, Stats, VipKey, VridEntry,
 };
 
 /// Our instances. Writer: the controller.
@@ -46,6 +46,11 @@ const _: () = assert!(core::mem::offset_of!(PeerSlot, peer) == 0);
 /// The addresses the ARP/NS responder answers for, and their instance. Writer: the controller.
 #[btf_map]
 pub static VIPS: HashMap<VipKey, InstanceKey, { MAX_VIPS as usize }> = HashMap::new();
+
+/// The senders an instance with `PEERS_ONLY` accepts adverts from. Writer:
+/// the controller.
+#[btf_map]
+pub static ALLOWED_PEERS: HashMap<AllowedPeer, u8, { MAX_ALLOWED_PEERS as usize }> = HashMap::new();
 
 /// The controller's liveness (index 0). Writer: the controller.
 #[btf_map]

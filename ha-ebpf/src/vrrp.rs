@@ -10,8 +10,8 @@
 
 use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_ns, programs::XdpContext};
 use ha_common::{
-    Event, InstanceConf, InstanceKey, Peer, VRID_SHARED, addr, by_vrid_index, event_kind, family,
-    reason, state,
+    AllowedPeer, Event, InstanceConf, InstanceKey, Peer, VRID_SHARED, addr, by_vrid_index,
+    event_kind, family, instance_flag, reason, state,
     timers::{NS_PER_CS, master_down_ns, skew_ns},
     wire::{
         IPPROTO_VRRP, IPV4_HLEN, IPV6_HLEN, VRRP_HLEN, VRRP_TTL, VRRP_TYPE_ADVERT, VRRP_V2_AUTH_LEN,
@@ -20,7 +20,7 @@ use ha_common::{
 
 use crate::{
     checksum, event,
-    maps::{BY_VRID, INSTANCES, PEERS},
+    maps::{ALLOWED_PEERS, BY_VRID, INSTANCES, PEERS},
     parse::{be16_at, frame_len, read, u8_at},
     stats::inc,
     timer,
@@ -55,6 +55,7 @@ enum Bad {
     Checksum,
     Auth,
     Interval,
+    NotPeer,
 }
 
 impl Bad {
@@ -69,6 +70,7 @@ impl Bad {
             Bad::Checksum => inc(|s| &mut s.drop_checksum),
             Bad::Auth => inc(|s| &mut s.drop_auth),
             Bad::Interval => inc(|s| &mut s.drop_interval),
+            Bad::NotPeer => inc(|s| &mut s.drop_not_peer),
         }
     }
 }
@@ -106,7 +108,7 @@ pub fn handle_v4(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         inc(|s| &mut s.pass_unknown_vrid);
         return Ok(xdp_action::XDP_PASS);
     };
-    match check_v4(ctx, l3, ihl, &conf) {
+    match check_v4(ctx, l3, ihl, &conf).and_then(|a| allowed(&key, &conf, a)) {
         Ok(advert) => Ok(ha_accept(&key, &conf, &advert)),
         Err(bad) => {
             bad.count();
@@ -129,7 +131,7 @@ pub fn handle_v6(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         inc(|s| &mut s.pass_unknown_vrid);
         return Ok(xdp_action::XDP_PASS);
     };
-    match check_v6(ctx, l3, &conf) {
+    match check_v6(ctx, l3, &conf).and_then(|a| allowed(&key, &conf, a)) {
         Ok(advert) => Ok(ha_accept(&key, &conf, &advert)),
         Err(bad) => {
             bad.count();
@@ -158,6 +160,24 @@ fn lookup(key: &InstanceKey) -> Option<InstanceConf> {
     }
     // SAFETY: as above.
     INSTANCES.get_ptr(key).map(|p| unsafe { p.read() })
+}
+
+/// keepalived's `check_unicast_src`: with `PEERS_ONLY`, only a listed sender's
+/// advert goes on to the election; a stranger's priority 0 or higher priority
+/// never moves a timer.
+#[inline(always)]
+fn allowed(key: &InstanceKey, conf: &InstanceConf, advert: Advert) -> Result<Advert, Bad> {
+    if conf.flags & instance_flag::PEERS_ONLY == 0 {
+        return Ok(advert);
+    }
+    let peer = AllowedPeer {
+        instance: *key,
+        addr: advert.src,
+    };
+    match ALLOWED_PEERS.get_ptr(&peer) {
+        Some(_) => Ok(advert),
+        None => Err(Bad::NotPeer),
+    }
 }
 
 /// RFC 5798 §7.1 / RFC 3768 §7.1 for IPv4.
@@ -353,6 +373,12 @@ pub extern "C" fn ha_accept(
     let interval = adv.advert_int_cs;
     match conf.state {
         state::BACKUP => match backup_timer(conf, adv.priority, interval, now) {
+            // Priority 0 never postpones a running deadline (a flood of them
+            // would hold the takeover off for ever); see the state machine.
+            // SAFETY: slot is a live PEERS value.
+            Some(delay) if adv.priority == 0 => unsafe {
+                timer::arm_no_later(slot, delay, now);
+            },
             // SAFETY: slot is a live PEERS value.
             Some(delay) => unsafe {
                 timer::arm(slot, delay, now, false);

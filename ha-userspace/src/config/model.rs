@@ -100,6 +100,17 @@ pub struct Instance {
     /// 224.0.0.18 / ff02::12.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unicast_peers: Vec<IpAddr>,
+    /// Accept adverts only from these senders (their IP source address);
+    /// empty: from anyone. keepalived's `check_unicast_src` sets it to the
+    /// unicast peers. The XDP program enforces it too: a stranger's priority-0
+    /// or higher-priority advert never reaches the election.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept_from: Vec<IpAddr>,
+    /// keepalived's `vrrp_strict` / `strict_mode`: adverts whose address list
+    /// differs from ours are dropped (RFC 9568 §7.1), and a master does not
+    /// answer lower-priority adverts at once unless asked to. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict: bool,
     /// Gratuitous ARP / unsolicited NA timing on becoming master.
     #[serde(default)]
     pub garp: Garp,
@@ -235,6 +246,8 @@ impl Instance {
             excluded_vips: Vec::new(),
             unicast_src: None,
             unicast_peers: Vec::new(),
+            accept_from: Vec::new(),
+            strict: false,
             garp: Garp::default(),
             lower_prio_readvert: true,
             v3_checksum_with_pseudo_header: true,
@@ -297,6 +310,10 @@ fn default_garp_repeat() -> u32 {
 fn default_garp_refresh_repeat() -> u32 {
     DEFAULT_GARP_REFRESH_REPEAT
 }
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 fn yes() -> bool {
     true
 }

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use aya::maps::{Array, HashMap, Map, MapData, MapError, PerCpuArray};
 use ha_common::{
-    ARM_PROGRAM, ArmRequest, BY_VRID_MAP, HEARTBEAT_MAP, Heartbeat, INSTANCES_MAP, InstanceConf,
-    InstanceKey, MAX_INSTANCES, PEER_SLOT_SIZE, PEERS_MAP, Peer, STATS_MAP, Stats, VIPS_MAP,
-    VRID_SHARED, VipKey, VridEntry, arm_op, by_vrid_index, family, state,
+    ALLOWED_PEERS_MAP, ARM_PROGRAM, AllowedPeer, ArmRequest, BY_VRID_MAP, HEARTBEAT_MAP, Heartbeat,
+    INSTANCES_MAP, InstanceConf, InstanceKey, MAX_INSTANCES, PEER_SLOT_SIZE, PEERS_MAP, Peer,
+    STATS_MAP, Stats, VIPS_MAP, VRID_SHARED, VipKey, VridEntry, arm_op, by_vrid_index, family,
+    state,
 };
 
 use super::testrun::PinnedProgram;
@@ -24,6 +25,7 @@ pub struct Maps {
     by_vrid: Array<MapData, VridEntry>,
     peers: Array<MapData, [u8; PEER_SLOT_SIZE]>,
     vips: HashMap<MapData, VipKey, InstanceKey>,
+    allowed_peers: HashMap<MapData, AllowedPeer, u8>,
     heartbeat: Array<MapData, Heartbeat>,
     stats: PerCpuArray<MapData, Stats>,
     arm: PinnedProgram,
@@ -39,6 +41,7 @@ impl Maps {
             by_vrid: typed(dir, BY_VRID_MAP)?,
             peers: typed(dir, PEERS_MAP)?,
             vips: typed(dir, VIPS_MAP)?,
+            allowed_peers: typed(dir, ALLOWED_PEERS_MAP)?,
             heartbeat: typed(dir, HEARTBEAT_MAP)?,
             stats: typed(dir, STATS_MAP)?,
             arm,
@@ -212,6 +215,27 @@ impl Maps {
     pub fn remove_vip(&mut self, vip: VipKey) -> Result<()> {
         absent_ok(self.vips.remove(&vip))
             .with_context(|| format!("cannot remove VIP {vip:?} from {VIPS_MAP}"))
+    }
+
+    /// Accepts adverts for `instance` from `addr` (with `PEERS_ONLY` set).
+    pub fn allow_peer(&mut self, instance: InstanceKey, addr: [u8; 16]) -> Result<()> {
+        let peer = AllowedPeer {
+            instance: InstanceKey::new(instance.ifindex, instance.vrid, instance.family),
+            addr,
+        };
+        self.allowed_peers
+            .insert(peer, 1, 0)
+            .with_context(|| format!("cannot write {peer:?} into {ALLOWED_PEERS_MAP}"))
+    }
+
+    /// Forgets an allowed sender; absent is fine.
+    pub fn forget_peer_allowance(&mut self, instance: InstanceKey, addr: [u8; 16]) -> Result<()> {
+        let peer = AllowedPeer {
+            instance: InstanceKey::new(instance.ifindex, instance.vrid, instance.family),
+            addr,
+        };
+        absent_ok(self.allowed_peers.remove(&peer))
+            .with_context(|| format!("cannot remove {peer:?} from {ALLOWED_PEERS_MAP}"))
     }
 
     /// Every VIP and its instance.

@@ -30,6 +30,8 @@ pub struct Kernel {
     key: InstanceKey,
     conf: InstanceConf,
     vips: Vec<VipKey>,
+    /// The senders adverts are accepted from (empty: anyone).
+    accept_from: Vec<[u8; 16]>,
     /// Written to the maps and not removed yet.
     installed: bool,
     /// CLOCK_MONOTONIC at the state machine's epoch: turns its `Duration`s
@@ -53,17 +55,24 @@ impl Kernel {
         fsm: &crate::vrrp::Config,
         auth: &Auth,
         vips: Vec<(u32, IpAddr)>,
+        accept_from: Vec<IpAddr>,
     ) -> Kernel {
+        let peers_only = if accept_from.is_empty() {
+            0
+        } else {
+            instance_flag::PEERS_ONLY
+        };
         let conf = InstanceConf {
             state: state::INIT,
             priority: fsm.priority,
             version: fsm.version.number(),
             preempt: u8::from(fsm.preempt || fsm.priority == 255),
-            flags: if na_router {
-                instance_flag::NA_ROUTER
-            } else {
-                0
-            },
+            flags: peers_only
+                | if na_router {
+                    instance_flag::NA_ROUTER
+                } else {
+                    0
+                },
             advert_int_cs: fsm.advert_int_cs,
             mac,
             preempt_hold_until_ns: 0,
@@ -83,6 +92,7 @@ impl Kernel {
             key,
             conf,
             vips,
+            accept_from: accept_from.into_iter().map(addr::to_bytes).collect(),
             installed: false,
             epoch_ns,
             liveness,
@@ -93,6 +103,10 @@ impl Kernel {
     pub fn install(&mut self) -> Result<()> {
         let mut maps = crate::sync::lock(&self.maps);
         self.installed = true;
+        // The allowed senders before the flag that makes the kernel check them.
+        for peer in &self.accept_from {
+            maps.allow_peer(self.key, *peer)?;
+        }
         maps.set_instance(self.key, self.conf)?;
         for vip in &self.vips {
             maps.set_vip(*vip, self.key)?;
@@ -117,6 +131,11 @@ impl Kernel {
         }
         if let Err(e) = maps.remove_instance(self.key) {
             warn!(error = %format!("{e:#}"), "cannot remove the instance from the XDP maps");
+        }
+        for peer in &self.accept_from {
+            if let Err(e) = maps.forget_peer_allowance(self.key, *peer) {
+                warn!(error = %format!("{e:#}"), "cannot remove an allowed sender from the XDP maps");
+            }
         }
     }
 

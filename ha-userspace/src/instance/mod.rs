@@ -185,6 +185,7 @@ impl Instance {
                 fsm.config(),
                 rx_check.auth(),
                 vips,
+                rx_check.accept_from().collect(),
             )
         });
         let checksum = if p.cfg.v3_checksum_with_pseudo_header {

@@ -19,6 +19,11 @@ pub enum Drop {
     /// Authentication type or password differs (RFC 3768 §7.1 / RFC 2338 §7.1:
     /// "MUST discard"). keepalived logs this as "invalid password".
     AuthMismatch,
+    /// The sender is not one of `accept_from` (keepalived's
+    /// `check_unicast_src`).
+    NotPeer,
+    /// Strict mode: the address list differs from ours (RFC 9568 §7.1).
+    AddressMismatch,
 }
 
 impl Drop {
@@ -27,6 +32,8 @@ impl Drop {
         match self {
             Drop::VersionMismatch => "rx_version_mismatch",
             Drop::AuthMismatch => "rx_auth_mismatch",
+            Drop::NotPeer => "rx_not_peer",
+            Drop::AddressMismatch => "rx_address_mismatch_dropped",
         }
     }
 }
@@ -37,6 +44,9 @@ pub struct RxCheck {
     version: Version,
     auth: Auth,
     vips: BTreeSet<IpAddr>,
+    /// Empty: adverts from anyone.
+    accept_from: BTreeSet<IpAddr>,
+    strict: bool,
 }
 
 impl RxCheck {
@@ -46,6 +56,8 @@ impl RxCheck {
             version,
             auth: wire_auth(cfg, version),
             vips: cfg.vips.iter().map(|v| v.addr).collect(),
+            accept_from: cfg.accept_from.iter().copied().collect(),
+            strict: cfg.strict,
         }
     }
 
@@ -60,8 +72,14 @@ impl RxCheck {
         if self.version == Version::V2 && a.auth != self.auth {
             return Err(Drop::AuthMismatch);
         }
+        if !self.accept_from.is_empty() && !self.accept_from.contains(&rx.src) {
+            return Err(Drop::NotPeer);
+        }
         let differs = a.addresses.len() != self.vips.len()
             || a.addresses.iter().any(|x| !self.vips.contains(x));
+        if differs && self.strict {
+            return Err(Drop::AddressMismatch);
+        }
         Ok((
             Input::AdvertReceived {
                 src: rx.src,
@@ -70,6 +88,11 @@ impl RxCheck {
             },
             differs,
         ))
+    }
+
+    /// The senders adverts are accepted from (empty: anyone).
+    pub fn accept_from(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.accept_from.iter().copied()
     }
 
     /// The authentication our adverts carry.
@@ -83,5 +106,61 @@ fn wire_auth(cfg: &config::Instance, version: Version) -> Auth {
     match (&cfg.auth, version) {
         (config::Auth::Pass { .. }, Version::V2) => Auth::Password(cfg.auth.wire_data()),
         _ => Auth::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Advert;
+
+    fn rx(src: &str, addresses: &[&str]) -> RxAdvert {
+        RxAdvert {
+            src: src.parse().unwrap(),
+            advert: Advert {
+                version: Version::V3,
+                vrid: 7,
+                priority: 200,
+                advert_int_cs: 100,
+                addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+                auth: Auth::None,
+            },
+        }
+    }
+
+    fn instance() -> config::Instance {
+        let mut i = config::Instance::new("VI_1", 7);
+        i.version = 3;
+        i.vips = vec!["198.18.0.100/24".parse().unwrap()];
+        i
+    }
+
+    #[test]
+    fn accept_from_drops_strangers_only() {
+        let mut cfg = instance();
+        cfg.accept_from = vec!["198.18.0.2".parse().unwrap()];
+        let check = RxCheck::new(&cfg, Version::V3);
+        assert!(check.check(&rx("198.18.0.2", &["198.18.0.100"])).is_ok());
+        assert_eq!(
+            check.check(&rx("198.18.0.66", &["198.18.0.100"])).err(),
+            Some(Drop::NotPeer)
+        );
+        let open = RxCheck::new(&instance(), Version::V3);
+        assert!(open.check(&rx("198.18.0.66", &["198.18.0.100"])).is_ok());
+    }
+
+    #[test]
+    fn strict_drops_another_address_list_others_count_it() {
+        let lax = RxCheck::new(&instance(), Version::V3);
+        let (_, differs) = lax.check(&rx("198.18.0.2", &["198.18.0.101"])).unwrap();
+        assert!(differs);
+        let mut cfg = instance();
+        cfg.strict = true;
+        let strict = RxCheck::new(&cfg, Version::V3);
+        assert_eq!(
+            strict.check(&rx("198.18.0.2", &["198.18.0.101"])).err(),
+            Some(Drop::AddressMismatch)
+        );
+        assert!(strict.check(&rx("198.18.0.2", &["198.18.0.100"])).is_ok());
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct RawGlobal {
     pub garp_refresh_repeat: Option<(u32, Pos)>,
     pub v3_checksum_as_v2: Option<(bool, Pos)>,
     pub lower_prio_no_advert: Option<(bool, Pos)>,
+    pub check_unicast_src: Option<((), Pos)>,
+    pub strict: Option<((), Pos)>,
 }
 
 /// Reads one `global_defs` block into `g` (several blocks accumulate).
@@ -48,6 +50,14 @@ pub(crate) fn parse(ctx: &mut Ctx<'_>, body: &[Stmt], g: &mut RawGlobal) {
                 if let Some(b) = ctx.opt_bool(stmt) {
                     ctx.set(&mut g.v3_checksum_as_v2, b, stmt);
                 }
+            }
+            "vrrp_check_unicast_src" => {
+                ctx.flag(stmt);
+                ctx.set(&mut g.check_unicast_src, (), stmt);
+            }
+            "vrrp_strict" => {
+                ctx.flag(stmt);
+                ctx.set(&mut g.strict, (), stmt);
             }
             "vrrp_lower_prio_no_advert" => {
                 if let Some(b) = ctx.opt_bool(stmt) {

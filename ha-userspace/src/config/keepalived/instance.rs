@@ -58,6 +58,8 @@ pub(crate) struct RawInstance {
     pub garp_refresh_repeat: Option<(u32, Pos)>,
     pub lower_prio_no_advert: Option<(bool, Pos)>,
     pub v3_checksum_as_v2: Option<(bool, Pos)>,
+    pub check_unicast_src: Option<((), Pos)>,
+    pub strict: Option<(bool, Pos)>,
 }
 
 /// Reads the statements of one instance block.
@@ -155,6 +157,15 @@ fn keyword(ctx: &mut Ctx<'_>, stmt: &Stmt, r: &mut RawInstance) {
         "v3_checksum_as_v2" => {
             if let Some(b) = ctx.opt_bool(stmt) {
                 ctx.set(&mut r.v3_checksum_as_v2, b, stmt);
+            }
+        }
+        "check_unicast_src" => {
+            ctx.flag(stmt);
+            ctx.set(&mut r.check_unicast_src, (), stmt);
+        }
+        "strict_mode" => {
+            if let Some(b) = ctx.opt_bool(stmt) {
+                ctx.set(&mut r.strict, b, stmt);
             }
         }
         kw if INSTANCE_LATER.contains(&kw) => {
@@ -394,7 +405,28 @@ pub(crate) fn resolve(
     };
     let flag =
         |own: Option<(bool, Pos)>, global: Option<(bool, Pos)>| own.or(global).is_some_and(|v| v.0);
-    inst.lower_prio_readvert = !flag(r.lower_prio_no_advert, g.lower_prio_no_advert);
+    // keepalived: strict mode defaults lower_prio_no_advert to true.
+    inst.strict = match r.strict {
+        Some((b, _)) => b,
+        None => g.strict.is_some(),
+    };
+    inst.lower_prio_readvert = match r.lower_prio_no_advert.or(g.lower_prio_no_advert) {
+        Some((no_advert, _)) => !no_advert,
+        None => !inst.strict,
+    };
+    if let Some((_, p)) = r.check_unicast_src.or(g.check_unicast_src) {
+        if inst.unicast_peers.is_empty() {
+            ctx.warn(
+                p,
+                format!(
+                    "check_unicast_src without unicast_peer has no effect (vrrp_instance {})",
+                    inst.name
+                ),
+            );
+        } else {
+            inst.accept_from = inst.unicast_peers.clone();
+        }
+    }
     inst.v3_checksum_with_pseudo_header = !flag(r.v3_checksum_as_v2, g.v3_checksum_as_v2);
     Some((inst, map))
 }

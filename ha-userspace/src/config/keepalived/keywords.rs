@@ -48,6 +48,8 @@ pub(crate) const INSTANCE_SUPPORTED: &[&str] = &[
     "garp_master_refresh_repeat",
     "lower_prio_no_advert",
     "v3_checksum_as_v2",
+    "check_unicast_src",
+    "strict_mode",
 ];
 
 /// `vrrp_instance` keywords of later work.
@@ -76,13 +78,11 @@ pub(crate) const INSTANCE_LATER: &[&str] = &[
     "virtual_rules",
     "mcast_src_ip",
     "mcast_dst_ip",
-    "check_unicast_src",
     "unicast_fault_no_peer",
     "unicast_ttl",
     "track_src_ip",
     "old_unicast_checksum",
     "dont_track_primary",
-    "strict_mode",
     "skip_check_adv_addr",
     "higher_prio_send_advert",
     "down_timer_adverts",
@@ -112,6 +112,8 @@ pub(crate) const GLOBAL_SUPPORTED: &[&str] = &[
     "vrrp_garp_master_refresh_repeat",
     "v3_checksum_as_v2",
     "vrrp_lower_prio_no_advert",
+    "vrrp_check_unicast_src",
+    "vrrp_strict",
 ];
 
 /// `global_defs` keywords of keepalived that ha does not implement (yet, or
@@ -128,7 +130,6 @@ pub(crate) const GLOBAL_LATER: &[&str] = &[
     "smtp_alert_vrrp",
     "smtp_alert_checker",
     "no_email_faults",
-    "vrrp_strict",
     "vrrp_mcast_group4",
     "vrrp_mcast_group6",
     "vrrp_garp_lower_prio_delay",
@@ -137,7 +138,6 @@ pub(crate) const GLOBAL_LATER: &[&str] = &[
     "vrrp_gna_interval",
     "vrrp_min_garp",
     "vrrp_garp_extra_if",
-    "vrrp_check_unicast_src",
     "vrrp_skip_check_adv_addr",
     "vrrp_higher_prio_send_advert",
     "vrrp_down_timer_adverts",

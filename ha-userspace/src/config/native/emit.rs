@@ -79,6 +79,16 @@ const DOCS: &[(&str, &str)] = &[
         "Send adverts to these peers instead of multicast (keepalived: unicast_peer).",
     ),
     (
+        "accept_from = ",
+        "Accept adverts only from these addresses, also in the XDP program \
+         (keepalived: check_unicast_src, with the unicast peers). Default: from anyone.",
+    ),
+    (
+        "strict = ",
+        "Drop adverts whose address list differs from ours (keepalived: vrrp_strict, strict_mode). \
+         Default: false.",
+    ),
+    (
         "lower_prio_readvert = ",
         "Master answers a lower-priority advert at once (RFC 9568). Default: true \
          (keepalived: lower_prio_no_advert sets false).",
