@@ -35,6 +35,23 @@ pub const fn from_bytes(fam: u8, bytes: [u8; 16]) -> Option<IpAddr> {
     }
 }
 
+/// A 32-bit fingerprint of one address (FNV-1a over its map form, then a
+/// final mix). The wrapping sum of the fingerprints of a list does not depend
+/// on its order: strict mode compares an advert's address list with ours by
+/// count and sum ([`crate::InstanceConf::vip_sum`]) in the XDP program.
+pub const fn mix(a: &[u8; 16]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < 16 {
+        h ^= a[i] as u32;
+        h = h.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x7feb_352d);
+    h ^ (h >> 15)
+}
+
 /// The map family value of `ip`.
 pub const fn family_of(ip: IpAddr) -> u8 {
     match ip {

@@ -84,6 +84,9 @@ pub mod instance_flag {
     /// Accept adverts only from the senders listed for the instance in
     /// [`super::ALLOWED_PEERS_MAP`]; others are counted and dropped.
     pub const PEERS_ONLY: u8 = 2;
+    /// keepalived's `vrrp_strict`: adverts whose address list differs from
+    /// ours ([`super::InstanceConf::vip_count`], `vip_sum`) are dropped.
+    pub const STRICT: u8 = 4;
 }
 
 /// One virtual router: the interface it runs on, its VRID and its address family.
@@ -148,11 +151,14 @@ pub struct InstanceConf {
     /// VRRPv2 authentication type (RFC 3768 §5.3.6 / RFC 2338): 0 none, 1 simple
     /// text password. v2 adverts must carry the same type.
     pub auth_type: u8,
-    pub _pad: u8,
+    /// How many addresses our adverts carry (255 at most).
+    pub vip_count: u8,
     /// The instance's index in [`PEERS_MAP`], below [`MAX_INSTANCES`]. Chosen by
     /// the controller when it adds the instance; kept while the instance exists.
     pub slot: u16,
-    pub _pad2: [u8; 4],
+    /// The wrapping sum of [`crate::addr::mix`] over the addresses our adverts
+    /// carry: with [`instance_flag::STRICT`], an advert's must be the same.
+    pub vip_sum: u32,
     /// VRRPv2 password (type 1), zero-padded to 8 bytes; v2 adverts must carry
     /// the same bytes.
     pub auth_data: [u8; 8],

@@ -66,6 +66,8 @@ stats! {
     /// Dropped: the sender is not one the instance accepts adverts from
     /// (`check_unicast_src` / `accept_from`).
     drop_not_peer,
+    /// Dropped in strict mode: the address list differs from ours.
+    drop_address_list,
     /// Valid adverts accepted (PEERS updated).
     adverts_accepted,
     /// Accepted adverts that needed no event: handled in the kernel alone.

@@ -56,6 +56,7 @@ enum Bad {
     Auth,
     Interval,
     NotPeer,
+    AddressList,
 }
 
 impl Bad {
@@ -71,6 +72,7 @@ impl Bad {
             Bad::Auth => inc(|s| &mut s.drop_auth),
             Bad::Interval => inc(|s| &mut s.drop_interval),
             Bad::NotPeer => inc(|s| &mut s.drop_not_peer),
+            Bad::AddressList => inc(|s| &mut s.drop_address_list),
         }
     }
 }
@@ -215,6 +217,7 @@ fn check_v4(ctx: &XdpContext, l3: usize, ihl: usize, conf: &InstanceConf) -> Res
         }
     }
     check_auth(ctx, vrrp, conf)?;
+    check_list(ctx, vrrp, 4, conf)?;
     let src: [u8; 4] = read(ctx, l3 + V4_SRC).map_err(|()| Bad::Len)?;
     advert(ctx, vrrp, addr::from_v4(src), conf)
 }
@@ -245,6 +248,7 @@ fn check_v6(ctx: &XdpContext, l3: usize, conf: &InstanceConf) -> Result<Advert, 
     if !checksum::verifies(sum) {
         return Err(Bad::Checksum);
     }
+    check_list(ctx, vrrp, 16, conf)?;
     let src: [u8; 16] = read(ctx, l3 + V6_SRC).map_err(|()| Bad::Len)?;
     advert(ctx, vrrp, src, conf)
 }
@@ -278,6 +282,49 @@ fn check_header(
         return Err(Bad::Count);
     }
     Ok(msg_len)
+}
+
+/// Strict mode reads at most this many addresses; a longer list is checked
+/// by its count alone.
+const STRICT_MAX_ADDRS: usize = 32;
+
+/// keepalived's `vrrp_strict` (RFC 9568 §7.1: the address list may be
+/// checked): with `STRICT`, the advert's address count and the sum of their
+/// fingerprints must be ours, whatever the order.
+#[inline(always)]
+fn check_list(
+    ctx: &XdpContext,
+    vrrp: usize,
+    addr_len: usize,
+    conf: &InstanceConf,
+) -> Result<(), Bad> {
+    if conf.flags & instance_flag::STRICT == 0 {
+        return Ok(());
+    }
+    let count = usize::from(u8_at(ctx, vrrp + 3).map_err(|()| Bad::Len)?);
+    if count != usize::from(conf.vip_count) {
+        return Err(Bad::AddressList);
+    }
+    if count > STRICT_MAX_ADDRS {
+        return Ok(());
+    }
+    let mut sum = 0u32;
+    for i in 0..STRICT_MAX_ADDRS {
+        if i >= count {
+            break;
+        }
+        let at = vrrp + VRRP_HLEN + i * addr_len;
+        let a = if addr_len == 4 {
+            addr::from_v4(read(ctx, at).map_err(|()| Bad::Len)?)
+        } else {
+            read(ctx, at).map_err(|()| Bad::Len)?
+        };
+        sum = sum.wrapping_add(addr::mix(&a));
+    }
+    if sum != conf.vip_sum {
+        return Err(Bad::AddressList);
+    }
+    Ok(())
 }
 
 /// v2 authentication: the type must be ours and, unless it is 0, the data too

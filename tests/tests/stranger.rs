@@ -20,8 +20,8 @@ const IPPROTO_VRRP: i32 = 112;
 /// Between two spoofed adverts: 200 a second.
 const GAP: Duration = Duration::from_millis(5);
 
-/// Sends `priority` adverts for `vrid` from `src` (an address of `host`) to
-/// `dst` every [`GAP`] for `duration`, as a stranger would.
+/// Sends `priority` adverts for `vrid` listing `vip` from `src` (an address
+/// of `host`) to `dst` every [`GAP`] for `duration`, as a stranger would.
 fn spoof(
     host: &Host,
     src: Ipv4Addr,
@@ -43,7 +43,12 @@ fn spoof(
     in_netns(&host.ns, || {
         let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
         socket.bind(&SocketAddr::from((src, 0)).into())?;
-        socket.set_ttl_v4(255)?;
+        if dst.is_multicast() {
+            socket.set_multicast_ttl_v4(255)?;
+            socket.set_multicast_if_v4(&src)?;
+        } else {
+            socket.set_ttl_v4(255)?;
+        }
         let to = SocketAddr::from((dst, 0)).into();
         let end = Instant::now() + duration;
         let mut sent = 0;
@@ -185,4 +190,86 @@ fn without_check_unicast_src_a_stranger_moves_the_group() -> Result<()> {
         d2.log()
     );
     Ok(())
+}
+
+/// `vrrp_strict`: a priority-255 advert listing other addresses than ours is
+/// dropped (by XDP on the default datapath, by the controller on sockets),
+/// so the master stays.
+fn strict_drops_another_address_list(extra: &[&str]) -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let client = topo.client();
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let other: IpAddr = topo.subnet().vip4(1).into();
+    let stranger = topo.subnet().v4(77);
+    client.run_ok(
+        "ip",
+        [
+            "addr",
+            "add",
+            &format!("{stranger}/24"),
+            "dev",
+            &client.ifname,
+        ],
+    )?;
+    let group = Group::v3(42, vip, 24);
+    let conf = |h: &Host, p: u8| {
+        group
+            .keepalived_conf(h, p)
+            .replace("global_defs {\n", "global_defs {\n  vrrp_strict\n")
+    };
+    let d1 = Daemon::ha_with(n1, "ha", &conf(n1, 200), extra)?;
+    let d2 = Daemon::ha_with(n2, "ha", &conf(n2, 100), extra)?;
+    let logs = || format!("{}\n{}", d1.log(), d2.log());
+    d1.wait_state("master", Duration::from_secs(3))
+        .with_context(logs)?;
+    d2.wait_state("backup", Duration::from_secs(2))
+        .with_context(logs)?;
+    let before = (d1.counter("became_master")?, d2.counter("became_master")?);
+    spoof(
+        client,
+        stranger,
+        Ipv4Addr::new(224, 0, 0, 18),
+        42,
+        255,
+        other,
+        Duration::from_secs(1),
+    )?;
+    std::thread::sleep(Duration::from_millis(500));
+    ensure!(
+        (d1.counter("became_master")?, d2.counter("became_master")?) == before
+            && d1.state()? == "master",
+        "another address list moved the group\n{}",
+        logs()
+    );
+    if extra.contains(&"socket") {
+        ensure!(
+            d1.counter("rx_address_mismatch_dropped")? > 0,
+            "not counted\n{}",
+            logs()
+        );
+    } else {
+        std::thread::sleep(XDP_COUNTERS_WAIT);
+        ensure!(
+            d1.xdp_counter("drop_address_list")? > 0,
+            "not counted by XDP\n{}",
+            logs()
+        );
+    }
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn strict_mode_drops_another_address_list() -> Result<()> {
+    strict_drops_another_address_list(&[])
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn strict_mode_drops_another_address_list_on_sockets() -> Result<()> {
+    strict_drops_another_address_list(&["--datapath", "socket"])
 }

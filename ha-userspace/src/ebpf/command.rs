@@ -382,9 +382,9 @@ fn instance(args: InstanceArgs) -> Result<()> {
         preempt_hold_until_ns: args.hold_ms.map_or(0, |ms| monotonic_ns() + ms * 1_000_000),
         own_addr: addr::to_bytes(args.own_addr),
         auth_type,
-        _pad: 0,
+        vip_count: 0,
         slot: 0,
-        _pad2: [0; 4],
+        vip_sum: 0,
         auth_data,
     };
     maps.set_instance(key, conf)

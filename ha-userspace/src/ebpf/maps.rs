@@ -66,12 +66,7 @@ impl Maps {
             Some(present) => present.slot,
             None => self.free_slot()?,
         };
-        let conf = InstanceConf {
-            _pad: 0,
-            _pad2: [0; 4],
-            slot,
-            ..conf
-        };
+        let conf = InstanceConf { slot, ..conf };
         self.instances
             .insert(key, conf, 0)
             .with_context(|| format!("cannot write instance {key:?} into {INSTANCES_MAP}"))?;

@@ -56,7 +56,18 @@ impl Kernel {
         auth: &Auth,
         vips: Vec<(u32, IpAddr)>,
         accept_from: Vec<IpAddr>,
+        strict_list: Option<&[IpAddr]>,
     ) -> Kernel {
+        let (strict, vip_count, vip_sum) = match strict_list {
+            Some(list) => (
+                instance_flag::STRICT,
+                list.len().min(255) as u8,
+                list.iter().fold(0u32, |s, ip| {
+                    s.wrapping_add(addr::mix(&addr::to_bytes(*ip)))
+                }),
+            ),
+            None => (0, 0, 0),
+        };
         let peers_only = if accept_from.is_empty() {
             0
         } else {
@@ -68,6 +79,7 @@ impl Kernel {
             version: fsm.version.number(),
             preempt: u8::from(fsm.preempt || fsm.priority == 255),
             flags: peers_only
+                | strict
                 | if na_router {
                     instance_flag::NA_ROUTER
                 } else {
@@ -78,9 +90,9 @@ impl Kernel {
             preempt_hold_until_ns: 0,
             own_addr: addr::to_bytes(own),
             auth_type: auth.auth_type(),
-            _pad: 0,
+            vip_count,
             slot: 0,
-            _pad2: [0; 4],
+            vip_sum,
             auth_data: auth.data(),
         };
         let vips = vips

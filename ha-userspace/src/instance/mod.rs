@@ -168,6 +168,7 @@ impl Instance {
             vec![IpAddr::V4(VRRP_GROUP_V4)]
         };
         let rx_check = RxCheck::new(&p.cfg, version);
+        let carried: Vec<IpAddr> = p.cfg.vips.iter().map(|v| v.addr).collect();
         let kernel = p.xdp.as_ref().map(|x| {
             let vips = p
                 .vips
@@ -186,6 +187,7 @@ impl Instance {
                 rx_check.auth(),
                 vips,
                 rx_check.accept_from().collect(),
+                p.cfg.strict.then_some(&carried[..]),
             )
         });
         let checksum = if p.cfg.v3_checksum_with_pseudo_header {
