@@ -76,6 +76,34 @@ pub struct StatusBoard {
 /// Writes are at least this far apart, so a burst of changes costs one write.
 const MIN_WRITE_GAP: Duration = Duration::from_millis(20);
 
+/// Writes `bytes` to `path` atomically (a temporary file, then a rename),
+/// mode 0644 in a 0755 directory, never through a symlink: the temporary file
+/// is created anew (`O_EXCL` refuses a link planted at its name), and a
+/// rename replaces a link at `path` instead of writing where it points.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)?;
+    file.write_all(bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
 impl StatusBoard {
     /// A board for `instances` and `sockets`, already sized.
     pub fn new(instances: Vec<InstanceStatus>, sockets: Vec<SocketStatus>) -> Arc<StatusBoard> {
@@ -162,12 +190,34 @@ impl StatusBoard {
             Ok(j) => j,
             Err(e) => return warn!(error = %e, "cannot encode the status"),
         };
-        let tmp = path.with_extension("tmp");
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Err(e) = std::fs::write(&tmp, json).and_then(|()| std::fs::rename(&tmp, path)) {
+        if let Err(e) = write_file(path, &json) {
             warn!(path = %path.display(), error = %e, "cannot write the status file");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, symlink};
+
+    use super::*;
+
+    #[test]
+    fn the_status_file_never_follows_a_symlink() {
+        let dir = std::env::temp_dir().join(format!("ha-status-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let path = dir.join("status.json");
+        symlink(&victim, &path).unwrap();
+        symlink(&victim, path.with_extension("tmp")).unwrap();
+        write_file(&path, b"{}").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.is_file());
+        assert_eq!(meta.mode() & 0o777, 0o644);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

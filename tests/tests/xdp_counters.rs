@@ -90,7 +90,10 @@ fn xdp_counts_frames_by_kind_and_bpftool_names_the_fields() -> Result<()> {
     let [n1, n2] = topo.nodes() else {
         unreachable!()
     };
-    let pin = PinDir(PathBuf::from(format!("/sys/fs/bpf/{}-xdp", topo.prefix())));
+    let pin = PinDir(PathBuf::from(format!(
+        "/sys/fs/bpf/ha/{}-xdp",
+        topo.prefix()
+    )));
 
     let attach = n1
         .command(&ha)

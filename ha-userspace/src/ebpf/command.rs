@@ -237,7 +237,10 @@ pub fn run(cmd: DatapathCommand) -> Result<()> {
             pin_dir,
             mode,
         } => {
-            let dir = pin_dir.unwrap_or_else(|| default_pin_dir(&interface));
+            let dir = match pin_dir {
+                Some(dir) => checked_pin_dir(&dir)?,
+                None => default_pin_dir(&interface)?,
+            };
             let attached = attach(&interface, mode.into(), &dir)?;
             println!(
                 "attached to {interface} in {:?} mode, pinned under {}",
@@ -247,6 +250,7 @@ pub fn run(cmd: DatapathCommand) -> Result<()> {
             Ok(())
         }
         DatapathCommand::Load { pin_dir } => {
+            let pin_dir = checked_pin_dir(&pin_dir)?;
             Datapath::load(&pin_dir)?;
             println!("loaded, pinned under {}", pin_dir.display());
             Ok(())
@@ -469,8 +473,8 @@ impl Pins {
     /// The pin directory: `--pin-dir`, or the default one of `interface`.
     pub fn dir(&self, interface: Option<&str>) -> Result<PathBuf> {
         match (&self.pin_dir, interface) {
-            (Some(dir), _) => Ok(dir.clone()),
-            (None, Some(interface)) => Ok(default_pin_dir(interface)),
+            (Some(dir), _) => checked_pin_dir(dir),
+            (None, Some(interface)) => default_pin_dir(interface),
             (None, None) => {
                 bail!("name the pin directory (--pin-dir) or the interface (--interface)")
             }
@@ -498,8 +502,45 @@ impl InstanceRef {
     }
 }
 
-fn default_pin_dir(interface: &str) -> PathBuf {
-    PathBuf::from(PIN_ROOT).join(interface)
+/// `/sys/fs/bpf/ha/IFACE`, for a valid interface name only.
+fn default_pin_dir(interface: &str) -> Result<PathBuf> {
+    Ok(PathBuf::from(PIN_ROOT).join(checked_ifname(interface)?))
+}
+
+/// `name` if it can be an interface name: 1 to 15 bytes, no `/`, no white
+/// space, not `.` or `..` (it becomes a path component of the pin directory,
+/// and `detach` removes what that directory holds).
+fn checked_ifname(name: &str) -> Result<&str> {
+    let ok = !name.is_empty()
+        && name.len() < libc::IFNAMSIZ
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
+    if !ok {
+        bail!("`{name}` is not an interface name (1-15 characters, no `/`, `:` or spaces)");
+    }
+    Ok(name)
+}
+
+/// `dir` if it lies under /sys/fs/bpf/ha/ (no `..`, not the root itself):
+/// these commands create and delete pins, and nothing else.
+fn checked_pin_dir(dir: &Path) -> Result<PathBuf> {
+    use std::path::Component;
+    let root = Path::new(PIN_ROOT);
+    let inside = dir
+        .strip_prefix(root)
+        .ok()
+        .filter(|rest| rest.components().next().is_some())
+        .is_some_and(|rest| rest.components().all(|c| matches!(c, Component::Normal(_))));
+    if !inside {
+        bail!(
+            "pin directory {} is not under {PIN_ROOT}/: ha pins and unpins only there",
+            dir.display()
+        );
+    }
+    Ok(dir.to_path_buf())
 }
 
 fn ifindex_of(name: &str) -> Result<u32> {
@@ -598,6 +639,32 @@ mod tests {
     }
 
     #[test]
+    fn pin_directories_stay_under_the_ha_root_and_names_are_names() {
+        for bad in [
+            "/x",
+            "/sys/fs/bpf/ha",
+            "/sys/fs/bpf/ha/../x",
+            "/sys/fs/bpf/other",
+        ] {
+            let err = checked_pin_dir(Path::new(bad)).unwrap_err().to_string();
+            assert!(err.contains("not under /sys/fs/bpf/ha"), "{bad}: {err}");
+        }
+        assert!(checked_pin_dir(Path::new("/sys/fs/bpf/ha/net-1/port-a")).is_ok());
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../etc",
+            "a/b",
+            "eth0 x",
+            "sixteen-chars-xx",
+        ] {
+            assert!(default_pin_dir(bad).is_err(), "{bad:?}");
+        }
+        assert!(default_pin_dir("eth0.10").is_ok());
+    }
+
+    #[test]
     fn the_pin_directory_comes_from_the_flag_or_the_interface() {
         let cli = Cli::parse_from(["ha", "beat", "--interface", "eth0"]);
         let DatapathCommand::Beat {
@@ -614,7 +681,7 @@ mod tests {
             "ha",
             "vip",
             "--pin-dir",
-            "/x",
+            "/sys/fs/bpf/ha/x",
             "--ifindex",
             "2",
             "--vrid",
@@ -625,7 +692,10 @@ mod tests {
         let DatapathCommand::Vip { pins, on, .. } = cli.cmd else {
             panic!("{cli:?}")
         };
-        assert_eq!(pins.dir(on.interface.as_deref()).unwrap(), Path::new("/x"));
+        assert_eq!(
+            pins.dir(on.interface.as_deref()).unwrap(),
+            Path::new("/sys/fs/bpf/ha/x")
+        );
         assert_eq!(on.ifindex().unwrap(), 2);
         assert!(
             Cli::try_parse_from([

@@ -33,19 +33,24 @@ pub const LO: u32 = 1;
 pub struct PinDir(pub PathBuf);
 
 impl PinDir {
-    /// `/sys/fs/bpf/{prefix}-{tag}`; `prefix` is a topology prefix or a fresh one.
+    /// `/sys/fs/bpf/ha/{prefix}-{tag}` (`ha datapath` pins under
+    /// /sys/fs/bpf/ha/ only); `prefix` is a topology prefix or a fresh one.
     pub fn new(prefix: Option<&str>, tag: &str) -> Result<PinDir> {
         let prefix = match prefix {
             Some(p) => p.to_owned(),
             None => names::allocate()?,
         };
-        Ok(PinDir(PathBuf::from(format!("/sys/fs/bpf/{prefix}-{tag}"))))
+        Ok(PinDir(PathBuf::from(format!(
+            "/sys/fs/bpf/ha/{prefix}-{tag}"
+        ))))
     }
 }
 
 impl Drop for PinDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+        // The parent too, once empty.
+        let _ = fs::remove_dir("/sys/fs/bpf/ha");
     }
 }
 
