@@ -52,6 +52,7 @@ pub mod netns;
 pub mod pins;
 pub mod probe;
 pub mod process;
+pub mod stranger;
 mod topology;
 
 use std::time::{Duration, Instant};

@@ -2,23 +2,34 @@
 //! counted and dropped (by the XDP program on the default datapath, by the
 //! controller on raw sockets) and nobody changes state; without it, its
 //! priority-0 and priority-255 adverts move the group, as the RFC says they
-//! should for a legitimate router.
+//! should for a legitimate router. With `vrrp_strict`, another address list
+//! is dropped. And a flood that overflows the XDP event ring loses no
+//! takeover.
 
 use std::{
-    net::{IpAddr, Ipv4Addr, SocketAddr},
-    time::{Duration, Instant},
+    net::{IpAddr, Ipv4Addr},
+    time::Duration,
 };
 
 use anyhow::{Context, Result, ensure};
 use ha::wire::{Advert, Auth, ChecksumForm, Version};
-use hatest::{Daemon, Group, Host, Topology, XDP_COUNTERS_WAIT, in_netns, require_root};
-use socket2::{Domain, Protocol, Socket, Type};
-
-/// VRRP's IP protocol number.
-const IPPROTO_VRRP: i32 = 112;
+use hatest::{Daemon, Group, Host, Topology, XDP_COUNTERS_WAIT, require_root, stranger::send_vrrp};
 
 /// Between two spoofed adverts: 200 a second.
 const GAP: Duration = Duration::from_millis(5);
+
+/// A v3 advert for `vrid` at `priority` listing `vip`, from `src` to `dst`.
+fn advert(src: Ipv4Addr, dst: Ipv4Addr, vrid: u8, priority: u8, vip: IpAddr) -> Result<Vec<u8>> {
+    let advert = Advert {
+        version: Version::V3,
+        vrid,
+        priority,
+        advert_int_cs: 10,
+        addresses: vec![vip],
+        auth: Auth::None,
+    };
+    Ok(advert.to_bytes(src.into(), dst.into(), ChecksumForm::PseudoHeader)?)
+}
 
 /// Sends `priority` adverts for `vrid` listing `vip` from `src` (an address
 /// of `host`) to `dst` every [`GAP`] for `duration`, as a stranger would.
@@ -31,37 +42,8 @@ fn spoof(
     vip: IpAddr,
     duration: Duration,
 ) -> Result<usize> {
-    let advert = Advert {
-        version: Version::V3,
-        vrid,
-        priority,
-        advert_int_cs: 10,
-        addresses: vec![vip],
-        auth: Auth::None,
-    };
-    let bytes = advert.to_bytes(src.into(), dst.into(), ChecksumForm::PseudoHeader)?;
-    in_netns(&host.ns, || {
-        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
-        socket.bind(&SocketAddr::from((src, 0)).into())?;
-        if dst.is_multicast() {
-            socket.set_multicast_ttl_v4(255)?;
-            socket.set_multicast_if_v4(&src)?;
-        } else {
-            socket.set_ttl_v4(255)?;
-        }
-        let to = SocketAddr::from((dst, 0)).into();
-        let end = Instant::now() + duration;
-        let mut sent = 0;
-        // Bounded by time and count.
-        while Instant::now() < end && sent < 100_000 {
-            socket
-                .send_to(&bytes, &to)
-                .context("sending a spoofed advert")?;
-            sent += 1;
-            std::thread::sleep(GAP);
-        }
-        Ok(sent)
-    })
+    let payload = advert(src, dst, vrid, priority, vip)?;
+    send_vrrp(host, src, dst, &[payload], Some(GAP), duration)
 }
 
 fn stranger_is_ignored(extra: &[&str]) -> Result<()> {
@@ -272,4 +254,75 @@ fn strict_mode_drops_another_address_list() -> Result<()> {
 #[ignore = "needs root: run by cargo xtask test"]
 fn strict_mode_drops_another_address_list_on_sockets() -> Result<()> {
     strict_drops_another_address_list(&["--datapath", "socket"])
+}
+
+/// The XDP event ring overflows while the backup's controller is stopped
+/// (SIGSTOP, a stranger flooding it with adverts that each make an event),
+/// and the master dies meanwhile: the kernel's master-down event is lost.
+/// The controller sees the overflow, resyncs from the maps, and takes over.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_lost_master_down_event_is_recovered_from_the_maps() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let client = topo.client();
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let stranger = topo.subnet().v4(77);
+    client.run_ok(
+        "ip",
+        [
+            "addr",
+            "add",
+            &format!("{stranger}/24"),
+            "dev",
+            &client.ifname,
+        ],
+    )?;
+    let group = Group::v3(43, vip, 24);
+    let d1 = Daemon::ha_with(n1, "ha", &group.keepalived_conf(n1, 200), &[])?;
+    let d2 = Daemon::ha_with(n2, "ha", &group.keepalived_conf(n2, 100), &[])?;
+    let logs = || format!("{}\n{}", d1.log(), d2.log());
+    d1.wait_state("master", Duration::from_secs(3))
+        .with_context(logs)?;
+    d2.wait_state("backup", Duration::from_secs(2))
+        .with_context(logs)?;
+
+    d2.proc.kill(libc::SIGSTOP)?;
+    // Lower priorities that change with every advert: each one is an event
+    // (a priority change), none re-arms the backup's timer (it preempts).
+    let flood = [1u8, 2]
+        .iter()
+        .map(|p| advert(stranger, n2.ipv4, 43, *p, vip))
+        .collect::<Result<Vec<_>>>()?;
+    let sent = send_vrrp(
+        client,
+        stranger,
+        n2.ipv4,
+        &flood,
+        None,
+        Duration::from_secs(1),
+    )?;
+    ensure!(sent > 3000, "only {sent} adverts sent");
+    d1.crash()?;
+    // The master-down deadline passes while the ring is full.
+    std::thread::sleep(Duration::from_secs(1));
+    d2.proc.kill(libc::SIGCONT)?;
+    d2.wait_state("master", Duration::from_secs(10))
+        .with_context(logs)?;
+    ensure!(d2.counter("kernel_resyncs")? >= 1, "{}", d2.log());
+    std::thread::sleep(XDP_COUNTERS_WAIT);
+    ensure!(
+        d2.xdp_counter("events_dropped")? > 0,
+        "the ring never overflowed: the test did not lose the event\n{}",
+        d2.log()
+    );
+    ensure!(
+        n2.has_address(vip)?,
+        "the new master has no VIP\n{}",
+        d2.log()
+    );
+    Ok(())
 }
