@@ -96,3 +96,36 @@ pub fn ethertype(ctx: &XdpContext) -> Result<(u16, usize), ()> {
     }
     Ok((ethertype, off))
 }
+
+/// IPv6 extension headers we step over to reach the upper layer (RFC 8200
+/// §4.1 order): Hop-by-Hop Options, Routing, Destination Options. A Fragment
+/// header (44) ends the walk: a fragment cannot be judged alone.
+const IPV6_HOP_BY_HOP: u8 = 0;
+const IPV6_ROUTING: u8 = 43;
+const IPV6_DEST_OPTS: u8 = 60;
+/// At most this many extension headers are stepped over.
+const IPV6_MAX_EXT: usize = 4;
+
+/// The upper-layer protocol of the IPv6 packet at `l3` and where its header
+/// starts, after any Hop-by-Hop, Routing and Destination Options headers
+/// (each `(length + 1) * 8` bytes, RFC 8200 §4.3–4.6). A chain longer than
+/// [`IPV6_MAX_EXT`] reports the extension header where it stopped.
+#[inline(always)]
+pub fn ipv6_upper(ctx: &XdpContext, l3: usize) -> Result<(u8, usize), ()> {
+    /// Offset of the next-header field in an IPv6 header.
+    const IPV6_NEXT_HEADER: usize = 6;
+    let mut next = u8_at(ctx, l3 + IPV6_NEXT_HEADER)?;
+    let mut at = l3 + ha_common::wire::IPV6_HLEN;
+    for _ in 0..IPV6_MAX_EXT {
+        if next != IPV6_HOP_BY_HOP && next != IPV6_ROUTING && next != IPV6_DEST_OPTS {
+            break;
+        }
+        let [nh, len]: [u8; 2] = read(ctx, at)?;
+        next = nh;
+        at += (usize::from(len) + 1) * 8;
+        if at > MAX_OFFSET {
+            return Err(());
+        }
+    }
+    Ok((next, at))
+}

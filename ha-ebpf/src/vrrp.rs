@@ -119,11 +119,11 @@ pub fn handle_v4(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
     }
 }
 
-/// An IPv6 packet with next header 112 whose header starts at `l3`.
+/// An IPv6 packet whose header starts at `l3` and whose VRRP message starts
+/// at `vrrp` (after any extension headers).
 #[inline(always)]
-pub fn handle_v6(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
+pub fn handle_v6(ctx: &XdpContext, l3: usize, vrrp: usize) -> Result<u32, ()> {
     inc(|s| &mut s.rx_vrrp_v6);
-    let vrrp = l3 + IPV6_HLEN;
     let key = InstanceKey::new(
         ctx.ingress_ifindex() as u32,
         u8_at(ctx, vrrp + 1)?,
@@ -133,7 +133,7 @@ pub fn handle_v6(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         inc(|s| &mut s.pass_unknown_vrid);
         return Ok(xdp_action::XDP_PASS);
     };
-    match check_v6(ctx, l3, &conf).and_then(|a| allowed(&key, &conf, a)) {
+    match check_v6(ctx, l3, vrrp, &conf).and_then(|a| allowed(&key, &conf, a)) {
         Ok(advert) => Ok(ha_accept(&key, &conf, &advert)),
         Err(bad) => {
             bad.count();
@@ -224,20 +224,21 @@ fn check_v4(ctx: &XdpContext, l3: usize, ihl: usize, conf: &InstanceConf) -> Res
 
 /// RFC 5798 / RFC 9568 §7.1 for IPv6 (v3 only; RFC 3768 is IPv4 only).
 #[inline(always)]
-fn check_v6(ctx: &XdpContext, l3: usize, conf: &InstanceConf) -> Result<Advert, Bad> {
+fn check_v6(ctx: &XdpContext, l3: usize, vrrp: usize, conf: &InstanceConf) -> Result<Advert, Bad> {
     let ver = u8_at(ctx, l3).map_err(|()| Bad::Len)? >> 4;
     if ver != 6 {
         return Err(Bad::Len);
     }
     let payload = usize::from(be16_at(ctx, l3 + V6_PAYLOAD_LEN).map_err(|()| Bad::Len)?);
-    if payload < VRRP_HLEN || l3 + IPV6_HLEN + payload > frame_len(ctx) {
+    let end = l3 + IPV6_HLEN + payload;
+    if vrrp + VRRP_HLEN > end || end > frame_len(ctx) {
         return Err(Bad::Len);
     }
     if u8_at(ctx, l3 + V6_HOP_LIMIT).map_err(|()| Bad::Len)? != VRRP_TTL {
         return Err(Bad::Ttl);
     }
-    let vrrp = l3 + IPV6_HLEN;
-    let msg_len = check_header(ctx, vrrp, payload, 16, conf)?;
+    // The upper-layer length: what follows the extension headers.
+    let msg_len = check_header(ctx, vrrp, end - vrrp, 16, conf)?;
     // RFC 8200 §8.1 pseudo-header: source and destination (32 contiguous bytes),
     // upper-layer length, next header.
     let sum = checksum::sum_at::<[u8; 32]>(ctx, l3 + V6_SRC, 0).map_err(|()| Bad::Len)?;
