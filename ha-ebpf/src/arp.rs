@@ -1,10 +1,13 @@
 //! The ARP responder for VIPs (RFC 826), with the liveness gate.
 //!
-//! An ARP request for a VIP of one of our instances is answered here, in place
-//! (`XDP_TX`), when the instance is Master and the controller's heartbeat is fresh;
-//! otherwise it is dropped, so a host that is not master — or whose controller died
-//! — never claims the VIP, even if the address is still configured. Gratuitous ARP
-//! (sender = target) and requests for other addresses go to the kernel.
+//! An ARP request for a VIP of one of our instances is answered when the instance
+//! is Master and the controller's heartbeat is fresh: here, in place (`XDP_TX`),
+//! on an interface where `XDP_TX` delivers, or by the kernel (`XDP_PASS`), which
+//! has the VIP configured, where it does not (see `ha_common::replies`).
+//! Otherwise it is dropped, so a host that is not master — or whose controller
+//! died — never claims the VIP, even if the address is still configured.
+//! Gratuitous ARP (sender = target) and requests for other addresses go to the
+//! kernel.
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use ha_common::{
@@ -56,7 +59,8 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         // Gratuitous: someone announces the address; the kernel learns from it.
         return Ok(xdp_action::XDP_PASS);
     }
-    let vip = VipKey::new(ctx.ingress_ifindex() as u32, family::V4, addr::from_v4(tpa));
+    let ifindex = ctx.ingress_ifindex() as u32;
+    let vip = VipKey::new(ifindex, family::V4, addr::from_v4(tpa));
     let mac = match gate::check(&vip) {
         Gate::NotOurs => return Ok(xdp_action::XDP_PASS),
         Gate::NotMaster => {
@@ -69,6 +73,10 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         }
         Gate::Answer { mac, .. } => mac,
     };
+    if !gate::replies_in_place(ifindex) {
+        inc(|s| &mut s.arp_passed);
+        return Ok(xdp_action::XDP_PASS);
+    }
     // The reply: to the requester, from us, "tpa is at mac". Probes (spa 0.0.0.0)
     // get the same answer addressed to 0.0.0.0, as the kernel does.
     write(ctx, ETH_DST, sha)?;

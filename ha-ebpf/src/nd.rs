@@ -2,11 +2,13 @@
 //! behind the same gate as ARP ([`crate::gate`]).
 //!
 //! A valid NS for a VIP is dropped when its instance is not Master or the
-//! controller's heartbeat is stale. When both are fine, the common form — a
-//! solicitation from a real address carrying exactly one Source Link-Layer Address
-//! option (32 bytes of ICMPv6) — is turned into a solicited Neighbor Advertisement
-//! of the same size in place and sent back (`XDP_TX`); every other form (DAD from
-//! `::`, extra options) goes to the kernel, which answers for the configured VIP.
+//! controller's heartbeat is stale. When both are fine, on an interface where
+//! `XDP_TX` delivers (see `ha_common::replies`), the common form — a solicitation
+//! from a real address carrying exactly one Source Link-Layer Address option (32
+//! bytes of ICMPv6) — is turned into a solicited Neighbor Advertisement of the
+//! same size in place and sent back (`XDP_TX`); every other form (DAD from `::`,
+//! extra options), and every NS on other interfaces, goes to the kernel, which
+//! answers for the configured VIP.
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use ha_common::{
@@ -66,7 +68,8 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         return Ok(xdp_action::XDP_PASS);
     }
     let target: [u8; 16] = read(ctx, icmp + ND_TARGET)?;
-    let vip = VipKey::new(ctx.ingress_ifindex() as u32, family::V6, target);
+    let ifindex = ctx.ingress_ifindex() as u32;
+    let vip = VipKey::new(ifindex, family::V6, target);
     let (mac, flags) = match gate::check(&vip) {
         Gate::NotOurs => return Ok(xdp_action::XDP_PASS),
         Gate::NotMaster => {
@@ -82,7 +85,11 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
     let src: [u8; 16] = read(ctx, l3 + V6_SRC)?;
     let option: [u8; 2] = read(ctx, icmp + ND_OPTION).unwrap_or([0, 0]);
     let unspecified = u128::from_ne_bytes(src) == 0;
-    if unspecified || payload != ND_WITH_LL_OPTION || option != [ND_OPT_SOURCE_LL, 1] {
+    if unspecified
+        || payload != ND_WITH_LL_OPTION
+        || option != [ND_OPT_SOURCE_LL, 1]
+        || !gate::replies_in_place(ifindex)
+    {
         inc(|s| &mut s.ns_passed);
         return Ok(xdp_action::XDP_PASS);
     }

@@ -554,6 +554,7 @@ fn arp_for_a_vip_is_answered_only_by_a_live_master() -> Result<()> {
     )?;
     dp.vip(LO, 51, VIP4.into())?;
     dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
 
     let request = arp_request(MAC_B, CLIENT4, VIP4);
     let (verdict, reply) = prog.run_frame(&request, LO)?;
@@ -589,6 +590,49 @@ fn arp_for_a_vip_is_answered_only_by_a_live_master() -> Result<()> {
     Ok(())
 }
 
+/// Where XDP_TX does not deliver (native mode on a veth) the loader says
+/// `kernel`: the gate passes what the master's kernel answers, untouched, and
+/// still drops what must not be answered. No IFACES entry means the same.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn arp_for_a_vip_goes_to_the_kernel_where_xdp_tx_does_not_deliver() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-arpk")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 51, OWN4.into(), &["--state", "master"])?;
+    dp.vip(LO, 51, VIP4.into())?;
+    dp.beat(Some(60_000))?;
+    let request = arp_request(MAC_B, CLIENT4, VIP4);
+    let before = dp.stats()?;
+
+    // No entry for the interface: the kernel answers.
+    let (verdict, out) = prog.run_frame(&request, LO)?;
+    assert_eq!(verdict, XDP_PASS, "no IFACES entry");
+    assert_eq!(out, request, "passed untouched");
+    dp.replies(LO, "kernel")?;
+    let (verdict, out) = prog.run_frame(&request, LO)?;
+    assert_eq!((verdict, &out), (XDP_PASS, &request), "replies: kernel");
+
+    // The gate still closes.
+    dp.beat(None)?;
+    assert_eq!(prog.run_frame(&request, LO)?.0, XDP_DROP, "stale heartbeat");
+    dp.beat(Some(60_000))?;
+    dp.instance(LO, 51, OWN4.into(), &["--state", "backup"])?;
+    assert_eq!(prog.run_frame(&request, LO)?.0, XDP_DROP, "backup");
+
+    // The choice is per interface.
+    dp.instance(LO, 51, OWN4.into(), &["--state", "master"])?;
+    dp.replies(LO, "xdp-tx")?;
+    assert_eq!(prog.run_frame(&request, LO)?.0, XDP_TX, "replies: xdp-tx");
+
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("arp_passed"), Some(&2), "{delta:?}");
+    assert_eq!(delta.get("arp_replied"), Some(&1), "{delta:?}");
+    assert_eq!(delta.get("arp_dropped_stale"), Some(&1), "{delta:?}");
+    assert_eq!(delta.get("arp_dropped_not_master"), Some(&1), "{delta:?}");
+    Ok(())
+}
+
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
@@ -598,6 +642,7 @@ fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
     dp.instance(LO, 53, OWN6.into(), &["--state", "master", "--router"])?;
     dp.vip(LO, 53, VIP6.into())?;
     dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
 
     let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
     let (verdict, na) = prog.run_frame(&ns, LO)?;
@@ -644,6 +689,40 @@ fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
         ("ns_dropped_stale", 1),
         ("ns_dropped_not_master", 1),
         ("rx_ns", 5),
+    ] {
+        assert_eq!(stats[name], n, "{name}: {stats:?}");
+    }
+    Ok(())
+}
+
+/// Where XDP_TX does not deliver the master's kernel answers the NS: passed
+/// untouched while the gate is open, dropped when it is not.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn neighbor_solicitation_goes_to_the_kernel_where_xdp_tx_does_not_deliver() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-ndk")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "master"])?;
+    dp.vip(LO, 53, VIP6.into())?;
+    dp.beat(Some(60_000))?;
+    dp.replies(LO, "kernel")?;
+
+    let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
+    let (verdict, out) = prog.run_frame(&ns, LO)?;
+    assert_eq!((verdict, &out), (XDP_PASS, &ns), "passed untouched");
+    dp.beat(None)?;
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_DROP, "stale heartbeat");
+    dp.beat(Some(60_000))?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "backup"])?;
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_DROP, "backup");
+
+    let stats = dp.stats()?;
+    for (name, n) in [
+        ("ns_replied", 0),
+        ("ns_passed", 1),
+        ("ns_dropped_stale", 1),
+        ("ns_dropped_not_master", 1),
     ] {
         assert_eq!(stats[name], n, "{name}: {stats:?}");
     }

@@ -16,10 +16,10 @@ use aya::{
     Ebpf, EbpfLoader,
     programs::{Xdp, XdpMode, links::FdLink, xdp::XdpLinkId},
 };
-use ha_common::{ARM_PROGRAM, XDP_PROGRAM};
+use ha_common::{ARM_PROGRAM, IfaceConf, XDP_PROGRAM, xdp_mode};
 use tracing::{debug, info, warn};
 
-use super::{Maps, object, pins};
+use super::{Maps, iface, object, pins};
 
 /// How to attach: native (driver) mode with a fallback to generic, or one of them only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -75,9 +75,16 @@ impl Datapath {
         })
     }
 
-    /// Attaches `ha_xdp` to `ifname` and pins the link as `xdp_link_IFNAME`.
-    /// Returns the mode the kernel accepted.
+    /// Attaches `ha_xdp` to `ifname`, pins the link as `xdp_link_IFNAME` and
+    /// tells the responder how to reply there (IFACES, see
+    /// [`iface::replies_for`]). Returns the mode the kernel accepted.
     pub fn attach(&mut self, ifname: &str, mode: AttachMode) -> Result<XdpMode> {
+        let ifindex = iface::ifindex_of(ifname)?;
+        let driver = iface::driver_of(ifname)
+            .inspect_err(
+                |e| debug!(interface = ifname, error = %format!("{e:#}"), "driver unknown"),
+            )
+            .ok();
         let program = xdp_program(&mut self.ebpf, XDP_PROGRAM)?;
         let (link_id, mode) = attach_with_fallback(program, ifname, mode)?;
         let link = program.take_link(link_id)?;
@@ -88,7 +95,25 @@ impl Datapath {
         fd_link
             .pin(&link_path)
             .with_context(|| format!("cannot pin the XDP link at {}", link_path.display()))?;
-        info!(interface = ifname, ?mode, pins = %self.pin_dir.display(), "XDP program attached");
+        let (replies, why) = iface::replies_for(mode, driver.as_deref());
+        let conf = IfaceConf {
+            replies,
+            xdp_mode: if matches!(mode, XdpMode::Skb) {
+                xdp_mode::SKB
+            } else {
+                xdp_mode::NATIVE
+            },
+        };
+        self.maps()?.set_iface(ifindex, conf)?;
+        info!(
+            interface = ifname,
+            ?mode,
+            driver = driver.as_deref().unwrap_or("?"),
+            replies = iface::replies_name(replies),
+            why,
+            pins = %self.pin_dir.display(),
+            "XDP program attached"
+        );
         Ok(mode)
     }
 

@@ -22,6 +22,7 @@ mod attach;
 mod clock;
 pub mod command;
 mod events;
+pub mod iface;
 mod maps;
 mod object;
 mod pins;
