@@ -11,7 +11,7 @@ use std::{
     time::Instant,
 };
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use aya::{
     Ebpf, EbpfLoader,
     programs::{Xdp, XdpMode, links::FdLink, xdp::XdpLinkId},
@@ -86,7 +86,7 @@ impl Datapath {
             )
             .ok();
         let program = xdp_program(&mut self.ebpf, XDP_PROGRAM)?;
-        let (link_id, mode) = attach_with_fallback(program, ifname, mode)?;
+        let (link_id, mode) = attach_with_fallback(program, ifname, mode, driver.as_deref())?;
         let link = program.take_link(link_id)?;
         let fd_link = FdLink::try_from(link).map_err(|e| {
             anyhow!("XDP on {ifname} was attached through netlink, not a bpf_link, so it cannot be pinned: {e}")
@@ -155,12 +155,26 @@ fn attach_with_fallback(
     program: &mut Xdp,
     ifname: &str,
     mode: AttachMode,
+    driver: Option<&str>,
 ) -> Result<(XdpLinkId, XdpMode)> {
     let try_mode = |program: &mut Xdp, m: XdpMode| {
         program
             .attach(ifname, m)
             .with_context(|| format!("cannot attach XDP to interface {ifname} in {m:?} mode"))
     };
+    if let Some(why) = iface::native_unusable(driver) {
+        match mode {
+            AttachMode::Native => bail!(
+                "native XDP on {ifname} ({}): {why}; use --xdp-mode auto or skb",
+                driver.unwrap_or("?")
+            ),
+            AttachMode::Auto => {
+                info!(interface = ifname, why, "generic (SKB) mode");
+                return Ok((try_mode(program, XdpMode::Skb)?, XdpMode::Skb));
+            }
+            AttachMode::Skb => {}
+        }
+    }
     match mode {
         AttachMode::Native => Ok((try_mode(program, XdpMode::Driver)?, XdpMode::Driver)),
         AttachMode::Skb => Ok((try_mode(program, XdpMode::Skb)?, XdpMode::Skb)),

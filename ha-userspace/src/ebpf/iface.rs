@@ -96,6 +96,19 @@ pub fn replies_for(mode: XdpMode, driver: Option<&str>) -> (u32, &'static str) {
     }
 }
 
+/// Why native mode must not be used on an interface with driver `driver`, if it
+/// must not: on a bond the kernel installs a native program on the slaves and
+/// runs it there, so it sees the slave's ifindex and nothing keyed by the bond's
+/// (instances, VIPs) would match; generic mode runs it on the bond itself.
+pub fn native_unusable(driver: Option<&str>) -> Option<&'static str> {
+    match driver {
+        Some("bonding") => {
+            Some("native XDP on a bond runs on its slaves, which report their own ifindex")
+        }
+        _ => None,
+    }
+}
+
 /// `xdp_tx` or `kernel`, for logs and the CLI.
 pub fn replies_name(replies: u32) -> &'static str {
     if replies == replies::XDP_TX {
@@ -118,6 +131,14 @@ mod tests {
         assert!(!tx(XdpMode::Driver, None));
         assert!(tx(XdpMode::Driver, Some("virtio_net")));
         assert!(tx(XdpMode::Driver, Some("ixgbe")));
+    }
+
+    #[test]
+    fn a_bond_is_never_native() {
+        assert!(native_unusable(Some("bonding")).is_some());
+        for other in [Some("veth"), Some("virtio_net"), Some("macvlan"), None] {
+            assert!(native_unusable(other).is_none(), "{other:?}");
+        }
     }
 
     #[test]
