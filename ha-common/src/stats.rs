@@ -92,6 +92,10 @@ stats! {
     arp_dropped_not_master,
     /// ARP requests for a VIP dropped: the controller's heartbeat is stale.
     arp_dropped_stale,
+    /// ARP requests for a VIP dropped unanswered (Master, fresh): the Ethernet
+    /// destination is neither broadcast nor our MAC, or the sender hardware
+    /// address is not unicast (multicast, broadcast or zero).
+    arp_dropped_invalid,
     /// Neighbor Solicitations for a VIP answered with an NA (XDP_TX).
     ns_replied,
     /// Neighbor Solicitations for a VIP passed to the kernel to answer (Master,

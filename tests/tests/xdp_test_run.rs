@@ -729,6 +729,72 @@ fn neighbor_solicitation_goes_to_the_kernel_where_xdp_tx_does_not_deliver() -> R
     Ok(())
 }
 
+/// The ARP responder answers only a request sent to everyone or to us, from a
+/// unicast sender; for a VIP of a live master the others are dropped
+/// unanswered, untouched, whichever way the interface replies.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn arp_requests_to_another_station_or_from_a_group_address_are_not_answered() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-arpv")?;
+    let prog = dp.program()?;
+    dp.instance(
+        LO,
+        51,
+        OWN4.into(),
+        &["--state", "master", "--mac", "02:00:00:00:00:aa"],
+    )?;
+    dp.vip(LO, 51, VIP4.into())?;
+    dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
+    // A request for the VIP from CLIENT4, Ethernet source MAC_B.
+    let request = |eth_dst: [u8; 6], sha: [u8; 6]| {
+        let mut f = arp_request(sha, CLIENT4, VIP4);
+        f[0..6].copy_from_slice(&eth_dst);
+        f[6..12].copy_from_slice(&MAC_B);
+        f
+    };
+    const MULTICAST: [u8; 6] = [0x01, 0, 0x5e, 0, 0, 1];
+    const OTHER: [u8; 6] = [0x02, 0, 0, 0, 0, 0xcc];
+    const BROADCAST: [u8; 6] = [0xff; 6];
+    let before = dp.stats()?;
+    for (what, frame) in [
+        ("broadcast", request(BROADCAST, MAC_B)),
+        ("unicast to us", request(MAC_A, MAC_B)),
+    ] {
+        assert_eq!(prog.run_frame(&frame, LO)?.0, XDP_TX, "{what}");
+    }
+    let refused = [
+        ("unicast to another station", request(OTHER, MAC_B)),
+        ("to a multicast group", request(MULTICAST, MAC_B)),
+        (
+            "sender hardware address multicast",
+            request(BROADCAST, MULTICAST),
+        ),
+        (
+            "sender hardware address broadcast",
+            request(BROADCAST, BROADCAST),
+        ),
+        ("sender hardware address zero", request(BROADCAST, [0; 6])),
+    ];
+    for (what, frame) in &refused {
+        let (verdict, out) = prog.run_frame(frame, LO)?;
+        assert_eq!(verdict, XDP_DROP, "{what}");
+        assert_eq!(&out, frame, "{what}: left untouched");
+    }
+    // Where the kernel would answer, it does not get them either.
+    dp.replies(LO, "kernel")?;
+    assert_eq!(prog.run_frame(&request(BROADCAST, MAC_B), LO)?.0, XDP_PASS);
+    for (what, frame) in &refused {
+        assert_eq!(prog.run_frame(frame, LO)?.0, XDP_DROP, "{what}, kernel");
+    }
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("arp_replied"), Some(&2), "{delta:?}");
+    assert_eq!(delta.get("arp_passed"), Some(&1), "{delta:?}");
+    assert_eq!(delta.get("arp_dropped_invalid"), Some(&10), "{delta:?}");
+    Ok(())
+}
+
 /// The same VRID on two interfaces: adverts on each find their own instance
 /// (the one-access BY_VRID copy then points to INSTANCES), before and after
 /// one of them goes; a VRID only another interface runs is not ours here.
