@@ -106,6 +106,9 @@ stats! {
     ns_dropped_not_master,
     /// Neighbor Solicitations for a VIP dropped: the controller's heartbeat is stale.
     ns_dropped_stale,
+    /// Neighbor Solicitations for a VIP dropped unanswered (Master, fresh, a form
+    /// we answer in place): bad ICMPv6 checksum.
+    ns_dropped_checksum,
     /// A map update or timer helper failed (should stay 0).
     errors,
 }

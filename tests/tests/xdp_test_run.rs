@@ -795,6 +795,49 @@ fn arp_requests_to_another_station_or_from_a_group_address_are_not_answered() ->
     Ok(())
 }
 
+/// An NS the responder would answer in place is answered only if its ICMPv6
+/// checksum verifies, and a frame shorter than its IPv6 header says is passed on
+/// untouched, never half rewritten.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn neighbor_solicitations_with_a_bad_checksum_or_cut_short_are_not_answered() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-ndv")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "master"])?;
+    dp.vip(LO, 53, VIP6.into())?;
+    dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
+    let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
+    let icmp = 14 + 40;
+
+    // The payload length says 32 bytes of ICMPv6; the frame ends earlier.
+    for cut in [1, 6, 7] {
+        let short = &ns[..ns.len() - cut];
+        let (verdict, out) = prog.run_frame(short, LO)?;
+        assert_eq!(verdict, XDP_PASS, "{cut} bytes short");
+        assert_eq!(out, short, "{cut} bytes short: left untouched");
+    }
+    for (what, at) in [
+        ("checksum", icmp + 2),
+        ("option", icmp + 26),
+        ("source", 14 + 8),
+    ] {
+        let mut bad = ns.clone();
+        bad[at] ^= 0x01;
+        let (verdict, out) = prog.run_frame(&bad, LO)?;
+        assert_eq!(verdict, XDP_DROP, "{what} changed: bad checksum");
+        assert_eq!(out, bad, "{what} changed: left untouched");
+    }
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_TX, "the whole, valid NS");
+
+    let stats = dp.stats()?;
+    for (name, n) in [("ns_dropped_checksum", 3), ("ns_replied", 1)] {
+        assert_eq!(stats[name], n, "{name}: {stats:?}");
+    }
+    Ok(())
+}
+
 /// The same VRID on two interfaces: adverts on each find their own instance
 /// (the one-access BY_VRID copy then points to INSTANCES), before and after
 /// one of them goes; a VRID only another interface runs is not ours here.
