@@ -36,8 +36,9 @@ pub const ARM_PROGRAM: &str = "ha_arm";
 pub const MAX_INSTANCES: u32 = 1024;
 /// Capacity of [`VIPS_MAP`].
 pub const MAX_VIPS: u32 = 4096;
-/// Capacity of [`IFACES_MAP`]: interfaces one loaded program is attached to.
-pub const MAX_IFACES: u32 = 256;
+/// Capacity of [`IFACES_MAP`]: interfaces one loaded program is attached to (as
+/// many as instances: every instance may run on its own interface).
+pub const MAX_IFACES: u32 = MAX_INSTANCES;
 /// Entries of [`BY_VRID_MAP`]: one per family and VRID.
 pub const BY_VRID_ENTRIES: u32 = 512;
 /// [`VridEntry::ifindex`] when several interfaces run this family and VRID:
