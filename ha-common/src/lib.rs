@@ -33,6 +33,7 @@
 //! | [`HEARTBEAT_MAP`] | array\[1\] | `0` → [`Heartbeat`] | controller |
 //! | [`EVENTS_MAP`] | ring buffer | [`Event`] records | XDP |
 //! | [`STATS_MAP`] | per-CPU array\[1\] | `0` → [`Stats`] | XDP |
+//! | [`IFACES_MAP`] | hash | ifindex → [`IfaceConf`] (how the responder replies there) | controller (loader, at attach) |
 
 #![no_std]
 
@@ -46,9 +47,9 @@ pub mod wire;
 pub use event::{Event, event_kind, reason};
 pub use maps::{
     ALLOWED_PEERS_MAP, ARM_PROGRAM, AllowedPeer, ArmRequest, BY_VRID_ENTRIES, BY_VRID_MAP,
-    EVENTS_BYTES, EVENTS_MAP, HEARTBEAT_MAP, Heartbeat, INSTANCES_MAP, InstanceConf, InstanceKey,
-    MAX_ALLOWED_PEERS, MAX_INSTANCES, MAX_VIPS, PEER_SLOT_SIZE, PEERS_MAP, Peer, STATS_MAP,
-    VIPS_MAP, VRID_SHARED, VipKey, VridEntry, XDP_PROGRAM, arm_op, by_vrid_index, family,
-    instance_flag, state,
+    EVENTS_BYTES, EVENTS_MAP, HEARTBEAT_MAP, Heartbeat, IFACES_MAP, INSTANCES_MAP, IfaceConf,
+    InstanceConf, InstanceKey, MAX_ALLOWED_PEERS, MAX_IFACES, MAX_INSTANCES, MAX_VIPS,
+    PEER_SLOT_SIZE, PEERS_MAP, Peer, STATS_MAP, VIPS_MAP, VRID_SHARED, VipKey, VridEntry,
+    XDP_PROGRAM, arm_op, by_vrid_index, family, instance_flag, replies, state, xdp_mode,
 };
 pub use stats::Stats;

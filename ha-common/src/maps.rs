@@ -25,6 +25,10 @@ pub const HEARTBEAT_MAP: &str = "HEARTBEAT";
 pub const EVENTS_MAP: &str = "EVENTS";
 /// Per-CPU array of one [`crate::Stats`]. Writer: the XDP program.
 pub const STATS_MAP: &str = "STATS";
+/// Hash map ifindex (`u32`) → [`IfaceConf`]: how the responder sends its replies
+/// on each interface the program is attached to. Writer: the controller's loader
+/// (`Datapath::attach`), once per interface, when it attaches.
+pub const IFACES_MAP: &str = "IFACES";
 
 /// The XDP program attached to interfaces.
 pub const XDP_PROGRAM: &str = "ha_xdp";
@@ -38,6 +42,9 @@ pub const MAX_INSTANCES: u32 = 1024;
 pub const MAX_VIPS: u32 = 4096;
 /// Capacity of [`ALLOWED_PEERS_MAP`].
 pub const MAX_ALLOWED_PEERS: u32 = 4096;
+/// Capacity of [`IFACES_MAP`]: interfaces one loaded program is attached to (as
+/// many as instances: every instance may run on its own interface).
+pub const MAX_IFACES: u32 = MAX_INSTANCES;
 /// Entries of [`BY_VRID_MAP`]: one per family and VRID.
 pub const BY_VRID_ENTRIES: u32 = 512;
 /// [`VridEntry::ifindex`] when several interfaces run this family and VRID:
@@ -72,6 +79,29 @@ pub mod state {
     pub const BACKUP: u32 = 1;
     /// Holding the VIPs: the ARP/NS responder answers for them.
     pub const MASTER: u32 = 2;
+}
+
+/// Values of [`IfaceConf::replies`]: how the ARP/NS responder answers a request
+/// for a VIP whose instance is Master while the heartbeat is fresh. Either way a
+/// request the gate refuses (not Master, stale heartbeat) is dropped.
+pub mod replies {
+    /// Pass the request to the kernel (`XDP_PASS`), which answers for the VIP
+    /// configured on the master. Where `XDP_TX` is not known to deliver: native
+    /// mode on a veth, whose `XDP_TX` frames reach the peer only if the peer runs
+    /// an XDP program too. Also what an interface without an [`super::IFACES_MAP`]
+    /// entry gets (all zero): the kernel's answer always leaves the host.
+    pub const KERNEL: u32 = 0;
+    /// Rewrite the request into the reply in place and send it back (`XDP_TX`):
+    /// generic (SKB) mode, and native mode on drivers other than veth.
+    pub const XDP_TX: u32 = 1;
+}
+
+/// Values of [`IfaceConf::xdp_mode`], for readers of a `bpftool` dump.
+pub mod xdp_mode {
+    /// Generic (SKB) mode.
+    pub const SKB: u32 = 1;
+    /// Native (driver) mode.
+    pub const NATIVE: u32 = 2;
 }
 
 /// Bits of [`InstanceConf::flags`].
@@ -261,6 +291,18 @@ pub struct Heartbeat {
     pub max_age_ns: u64,
 }
 
+/// How the program runs on one interface: an [`IFACES_MAP`] value.
+///
+/// 8 bytes. Writer: the controller's loader, when it attaches the program.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfaceConf {
+    /// A [`replies`] value: the responder's verdict for a request it answers.
+    pub replies: u32,
+    /// The [`xdp_mode`] the kernel accepted (informative: the program does not read it).
+    pub xdp_mode: u32,
+}
+
 /// Operations of an [`ArmRequest`].
 pub mod arm_op {
     /// Start (or restart) the master-down timer to fire at `deadline_ns`.
@@ -306,6 +348,7 @@ mod pod {
     unsafe impl aya::Pod for super::AllowedPeer {}
     unsafe impl aya::Pod for super::Heartbeat {}
     unsafe impl aya::Pod for super::ArmRequest {}
+    unsafe impl aya::Pod for super::IfaceConf {}
 }
 
 // The layouts are part of the contract with the kernel and with bpftool output.
@@ -322,4 +365,5 @@ const _: () = {
     assert!(size_of::<VridEntry>() == 64);
     assert!(size_of::<Heartbeat>() == 16);
     assert!(size_of::<ArmRequest>() == 24);
+    assert!(size_of::<IfaceConf>() == 8);
 };

@@ -90,19 +90,30 @@ stats! {
     events_dropped,
     /// ARP requests for a VIP answered with XDP_TX.
     arp_replied,
+    /// ARP requests for a VIP passed to the kernel to answer (Master, fresh): the
+    /// interface's replies go through the kernel (`IFACES`: native mode on a veth).
+    arp_passed,
     /// ARP requests for a VIP dropped: the instance is not Master.
     arp_dropped_not_master,
     /// ARP requests for a VIP dropped: the controller's heartbeat is stale.
     arp_dropped_stale,
+    /// ARP requests for a VIP dropped unanswered (Master, fresh): the Ethernet
+    /// destination is neither broadcast nor our MAC, or the sender hardware
+    /// address is not unicast (multicast, broadcast or zero).
+    arp_dropped_invalid,
     /// Neighbor Solicitations for a VIP answered with an NA (XDP_TX).
     ns_replied,
-    /// Neighbor Solicitations for a VIP passed to the kernel (Master, fresh, but a
-    /// form we do not answer in place: DAD, no source link-layer option).
+    /// Neighbor Solicitations for a VIP passed to the kernel to answer (Master,
+    /// fresh): the interface's replies go through the kernel (`IFACES`), or a form
+    /// we do not answer in place (DAD, no source link-layer option).
     ns_passed,
     /// Neighbor Solicitations for a VIP dropped: the instance is not Master.
     ns_dropped_not_master,
     /// Neighbor Solicitations for a VIP dropped: the controller's heartbeat is stale.
     ns_dropped_stale,
+    /// Neighbor Solicitations for a VIP dropped unanswered (Master, fresh, a form
+    /// we answer in place): bad ICMPv6 checksum.
+    ns_dropped_checksum,
     /// A map update or timer helper failed (should stay 0).
     errors,
 }

@@ -1,10 +1,15 @@
 //! The ARP responder for VIPs (RFC 826), with the liveness gate.
 //!
-//! An ARP request for a VIP of one of our instances is answered here, in place
-//! (`XDP_TX`), when the instance is Master and the controller's heartbeat is fresh;
-//! otherwise it is dropped, so a host that is not master — or whose controller died
-//! — never claims the VIP, even if the address is still configured. Gratuitous ARP
-//! (sender = target) and requests for other addresses go to the kernel.
+//! An ARP request for a VIP of one of our instances is answered when the instance
+//! is Master and the controller's heartbeat is fresh: here, in place (`XDP_TX`),
+//! on an interface where `XDP_TX` delivers, or by the kernel (`XDP_PASS`), which
+//! has the VIP configured, where it does not (see `ha_common::replies`).
+//! Otherwise it is dropped, so a host that is not master — or whose controller
+//! died — never claims the VIP, even if the address is still configured.
+//! A request for a VIP the gate lets through is answered only if its Ethernet
+//! destination is broadcast or our MAC and its sender hardware address is unicast;
+//! others are dropped. Gratuitous ARP (sender = target) and requests for other
+//! addresses go to the kernel.
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use ha_common::{
@@ -31,6 +36,15 @@ const TPA: usize = 24;
 /// Offsets in the Ethernet header.
 const ETH_DST: usize = 0;
 const ETH_SRC: usize = 6;
+/// The Ethernet broadcast address.
+const BROADCAST: [u8; 6] = [0xff; 6];
+
+/// A unicast hardware address: the group bit clear (so neither multicast nor
+/// broadcast), and not all zero.
+#[inline(always)]
+fn is_unicast(mac: [u8; 6]) -> bool {
+    mac[0] & 1 == 0 && mac != [0; 6]
+}
 
 /// An ARP frame whose header starts at `l3`.
 #[inline(always)]
@@ -56,7 +70,8 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         // Gratuitous: someone announces the address; the kernel learns from it.
         return Ok(xdp_action::XDP_PASS);
     }
-    let vip = VipKey::new(ctx.ingress_ifindex() as u32, family::V4, addr::from_v4(tpa));
+    let ifindex = ctx.ingress_ifindex() as u32;
+    let vip = VipKey::new(ifindex, family::V4, addr::from_v4(tpa));
     let mac = match gate::check(&vip) {
         Gate::NotOurs => return Ok(xdp_action::XDP_PASS),
         Gate::NotMaster => {
@@ -69,6 +84,17 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         }
         Gate::Answer { mac, .. } => mac,
     };
+    // Answer only a request sent to everyone or to us, from a station that can be
+    // answered: never to a multicast, broadcast or zero hardware address.
+    let eth_dst: [u8; 6] = read(ctx, ETH_DST)?;
+    if (eth_dst != BROADCAST && eth_dst != mac) || !is_unicast(sha) {
+        inc(|s| &mut s.arp_dropped_invalid);
+        return Ok(xdp_action::XDP_DROP);
+    }
+    if !gate::replies_in_place(ifindex) {
+        inc(|s| &mut s.arp_passed);
+        return Ok(xdp_action::XDP_PASS);
+    }
     // The reply: to the requester, from us, "tpa is at mac". Probes (spa 0.0.0.0)
     // get the same answer addressed to 0.0.0.0, as the kernel does.
     write(ctx, ETH_DST, sha)?;

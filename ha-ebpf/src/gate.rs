@@ -3,9 +3,9 @@
 //! gate: a hung or dead controller stops answering).
 
 use aya_ebpf::helpers::bpf_ktime_get_ns;
-use ha_common::{VipKey, state};
+use ha_common::{VipKey, replies, state};
 
-use crate::maps::{HEARTBEAT, INSTANCES, VIPS};
+use crate::maps::{HEARTBEAT, IFACES, INSTANCES, VIPS};
 
 /// What to do with a request for an address.
 pub enum Gate {
@@ -51,4 +51,17 @@ fn fresh() -> bool {
     // SAFETY: no preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
     last != 0 && now <= last.saturating_add(max_age)
+}
+
+/// Whether a reply the gate allows may be sent in place (`XDP_TX`) on the
+/// interface `ifindex`, rather than left to the kernel (`XDP_PASS`). Only where
+/// the loader said `XDP_TX` delivers: an interface without an entry gets the
+/// kernel's answer, which always leaves the host.
+#[inline(always)]
+pub fn replies_in_place(ifindex: u32) -> bool {
+    match IFACES.get_ptr(ifindex) {
+        // SAFETY: a plain read out of a live map value.
+        Some(conf) => unsafe { (*conf).replies == replies::XDP_TX },
+        None => false,
+    }
 }

@@ -8,8 +8,9 @@ use aya_ebpf::{
     macros::btf_map,
 };
 use ha_common::{
-    AllowedPeer, BY_VRID_ENTRIES, EVENTS_BYTES, Event, Heartbeat, InstanceConf, InstanceKey,
-    MAX_ALLOWED_PEERS, MAX_INSTANCES, MAX_VIPS, Peer, Stats, VipKey, VridEntry,
+    AllowedPeer, BY_VRID_ENTRIES, EVENTS_BYTES, Event, Heartbeat, IfaceConf, InstanceConf,
+    InstanceKey, MAX_ALLOWED_PEERS, MAX_IFACES, MAX_INSTANCES, MAX_VIPS, Peer, Stats, VipKey,
+    VridEntry,
 };
 
 /// Our instances. Writer: the controller.
@@ -63,3 +64,8 @@ pub static EVENTS: RingBuf<Event, { EVENTS_BYTES as usize }> = RingBuf::new();
 /// Counters by outcome, one slot per CPU. Writer: this program.
 #[btf_map]
 pub static STATS: PerCpuArray<Stats, 1> = PerCpuArray::new();
+
+/// How the responder replies on each interface, by ifindex. Writer: the
+/// controller's loader, when it attaches the program to the interface.
+#[btf_map]
+pub static IFACES: HashMap<u32, IfaceConf, { MAX_IFACES as usize }> = HashMap::new();

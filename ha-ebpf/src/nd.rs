@@ -2,11 +2,13 @@
 //! behind the same gate as ARP ([`crate::gate`]).
 //!
 //! A valid NS for a VIP is dropped when its instance is not Master or the
-//! controller's heartbeat is stale. When both are fine, the common form — a
-//! solicitation from a real address carrying exactly one Source Link-Layer Address
-//! option (32 bytes of ICMPv6) — is turned into a solicited Neighbor Advertisement
-//! of the same size in place and sent back (`XDP_TX`); every other form (DAD from
-//! `::`, extra options) goes to the kernel, which answers for the configured VIP.
+//! controller's heartbeat is stale. When both are fine, on an interface where
+//! `XDP_TX` delivers (see `ha_common::replies`), the common form — a solicitation
+//! from a real address carrying exactly one Source Link-Layer Address option (32
+//! bytes of ICMPv6) — is turned into a solicited Neighbor Advertisement of the
+//! same size in place and sent back (`XDP_TX`); every other form (DAD from `::`,
+//! extra options), and every NS on other interfaces, goes to the kernel, which
+//! answers for the configured VIP.
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use ha_common::{
@@ -20,7 +22,7 @@ use ha_common::{
 use crate::{
     checksum,
     gate::{self, Gate},
-    parse::{be16_at, read, u8_at, write},
+    parse::{be16_at, ptr_at, read, u8_at, write},
     stats::inc,
 };
 
@@ -28,7 +30,6 @@ use crate::{
 const V6_PAYLOAD_LEN: usize = 4;
 const V6_HOP_LIMIT: usize = 7;
 const V6_SRC: usize = 8;
-const V6_DST: usize = 24;
 /// Offsets in an NS / NA (RFC 4861 §4.3, §4.4).
 const ICMP_CODE: usize = 1;
 const ICMP_CHECKSUM: usize = 2;
@@ -66,7 +67,8 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         return Ok(xdp_action::XDP_PASS);
     }
     let target: [u8; 16] = read(ctx, icmp + ND_TARGET)?;
-    let vip = VipKey::new(ctx.ingress_ifindex() as u32, family::V6, target);
+    let ifindex = ctx.ingress_ifindex() as u32;
+    let vip = VipKey::new(ifindex, family::V6, target);
     let (mac, flags) = match gate::check(&vip) {
         Gate::NotOurs => return Ok(xdp_action::XDP_PASS),
         Gate::NotMaster => {
@@ -82,17 +84,45 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
     let src: [u8; 16] = read(ctx, l3 + V6_SRC)?;
     let option: [u8; 2] = read(ctx, icmp + ND_OPTION).unwrap_or([0, 0]);
     let unspecified = u128::from_ne_bytes(src) == 0;
-    if unspecified || payload != ND_WITH_LL_OPTION || option != [ND_OPT_SOURCE_LL, 1] {
+    if unspecified
+        || payload != ND_WITH_LL_OPTION
+        || option != [ND_OPT_SOURCE_LL, 1]
+        || !gate::replies_in_place(ifindex)
+    {
         inc(|s| &mut s.ns_passed);
         return Ok(xdp_action::XDP_PASS);
+    }
+    // Every byte the answer reads or rewrites is in the frame (the IPv6 header
+    // and the 32-byte NS; the Ethernet header lies before them): checked once,
+    // before anything is read for the answer or written.
+    ptr_at::<[u8; IPV6_HLEN + ND_WITH_LL_OPTION]>(ctx, l3)?;
+    if !checksum_ok(ctx, l3)? {
+        inc(|s| &mut s.ns_dropped_checksum);
+        return Ok(xdp_action::XDP_DROP);
     }
     answer(ctx, l3, src, target, mac, flags)?;
     inc(|s| &mut s.ns_replied);
     Ok(xdp_action::XDP_TX)
 }
 
+/// The RFC 8200 §8.1 pseudo-header of a 32-byte ICMPv6 message, after its two
+/// addresses: upper-layer length and next header.
+const PSEUDO_TAIL: [u8; 8] = [0, 0, 0, ND_WITH_LL_OPTION as u8, 0, 0, 0, IPPROTO_ICMPV6];
+
+/// Whether the ICMPv6 checksum of the 32-byte NS at `l3` verifies (RFC 4443 §2.3:
+/// a message with a bad checksum is discarded).
+#[inline(always)]
+fn checksum_ok(ctx: &XdpContext, l3: usize) -> Result<bool, ()> {
+    let sum = checksum::sum_at::<[u8; 32]>(ctx, l3 + V6_SRC, 0)?;
+    let sum = checksum::sum_stack(&PSEUDO_TAIL, sum)?;
+    let sum = checksum::sum_at::<[u8; ND_WITH_LL_OPTION]>(ctx, l3 + IPV6_HLEN, sum)?;
+    Ok(checksum::verifies(sum))
+}
+
 /// Rewrites the NS at `l3` into the NA "target is at mac", from the target to the
-/// soliciting address (RFC 4861 §7.2.4).
+/// soliciting address (RFC 4861 §7.2.4). The NA is built and checksummed on the
+/// stack, then written: the frame is not touched until nothing can fail (the
+/// caller checked the bounds of every byte written).
 #[inline(always)]
 fn answer(
     ctx: &XdpContext,
@@ -102,40 +132,43 @@ fn answer(
     mac: [u8; 6],
     flags: u8,
 ) -> Result<(), ()> {
-    let icmp = l3 + IPV6_HLEN;
     let requester: [u8; 6] = read(ctx, ETH_SRC)?;
-    write(ctx, ETH_DST, requester)?;
-    write(ctx, ETH_SRC, mac)?;
-    // Version 6, traffic class and flow label 0; payload length and next header
-    // stay (32 bytes, ICMPv6); hop limit is already 255.
-    write(ctx, l3, [0x60u8, 0, 0, 0])?;
-    write(ctx, l3 + V6_SRC, target)?;
-    write(ctx, l3 + V6_DST, src)?;
     let router = if flags & instance_flag::NA_ROUTER != 0 {
         NA_ROUTER
     } else {
         0
     };
-    // Type, code, checksum (0 while summing), flags + reserved; the target stays.
-    write(ctx, icmp, [ND_NEIGHBOR_ADVERT, 0, 0, 0])?;
-    write(
-        ctx,
-        icmp + ND_FLAGS,
-        [router | NA_SOLICITED | NA_OVERRIDE, 0, 0, 0],
-    )?;
-    write(ctx, icmp + ND_OPTION, [ND_OPT_TARGET_LL, 1])?;
-    write(ctx, icmp + ND_OPTION + 2, mac)?;
-    // RFC 8200 §8.1 pseudo-header + the message.
-    let sum = checksum::sum_at::<[u8; 32]>(ctx, l3 + V6_SRC, 0)?;
-    let sum = checksum::sum_stack(
-        &[0, 0, 0, ND_WITH_LL_OPTION as u8, 0, 0, 0, IPPROTO_ICMPV6],
-        sum,
-    )?;
-    let sum = checksum::sum_at::<[u8; ND_WITH_LL_OPTION]>(ctx, icmp, sum)?;
+    // The IPv6 header after its first 8 bytes (source, destination), then the NA:
+    // type, code, checksum, flags + reserved, target, target link-layer option.
+    let mut na = [0u8; 32 + ND_WITH_LL_OPTION];
+    na[0..16].copy_from_slice(&target);
+    na[16..32].copy_from_slice(&src);
+    na[32] = ND_NEIGHBOR_ADVERT;
+    na[32 + ND_FLAGS] = router | NA_SOLICITED | NA_OVERRIDE;
+    na[32 + ND_TARGET..32 + ND_TARGET + 16].copy_from_slice(&target);
+    na[32 + ND_OPTION] = ND_OPT_TARGET_LL;
+    na[32 + ND_OPTION + 1] = 1;
+    na[32 + ND_OPTION + 2..].copy_from_slice(&mac);
+    let sum = checksum::sum_stack(&na, checksum::sum_stack(&PSEUDO_TAIL, 0)?)?;
     // Summed over words as loaded, so stored back the same way (see checksum.rs).
-    write(
-        ctx,
-        icmp + ICMP_CHECKSUM,
-        (!checksum::fold(sum)).to_ne_bytes(),
-    )
+    na[32 + ICMP_CHECKSUM..32 + ICMP_CHECKSUM + 2]
+        .copy_from_slice(&(!checksum::fold(sum)).to_ne_bytes());
+    // Version 6, traffic class and flow label 0, payload length 32, ICMPv6, hop
+    // limit 255 (the NS had the same length, next header and hop limit).
+    let head = [
+        0x60,
+        0,
+        0,
+        0,
+        0,
+        ND_WITH_LL_OPTION as u8,
+        IPPROTO_ICMPV6,
+        255,
+    ];
+    let mut eth = [0u8; 12];
+    eth[..6].copy_from_slice(&requester);
+    eth[6..].copy_from_slice(&mac);
+    write(ctx, l3, head)?;
+    write(ctx, l3 + V6_SRC, na)?;
+    write(ctx, ETH_DST, eth)
 }

@@ -46,8 +46,9 @@ pub enum Command {
         #[arg(long)]
         config_id: Option<String>,
         /// How instances with datapath = "xdp" attach: native (driver) mode with a
-        /// logged fallback to generic, or one of them only. A veth in native mode
-        /// needs an XDP program on its peer for XDP_TX (ARP replies) to arrive.
+        /// logged fallback to generic (a bond: generic), or one of them only.
+        /// Where XDP_TX would not arrive (a veth in native mode) the kernel sends
+        /// the ARP/NS replies, behind the same liveness gate.
         #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
         xdp_mode: ModeArg,
         /// Use this datapath for every instance, whatever the configuration says

@@ -1,6 +1,6 @@
 //! What crosses a host's wire, with kernel timestamps: an `AF_PACKET` capture
 //! on one host's interface, and decoders for the frames a failover test cares
-//! about (ARP, VRRP adverts, ICMP echo).
+//! about (ARP, VRRP adverts, ICMP echo, Neighbor Advertisements).
 //!
 //! The socket is opened and bound inside the host's namespace, so it sees
 //! only that interface; a thread in our own namespace drains it into memory
@@ -26,7 +26,7 @@
 
 use std::io;
 use std::mem::{MaybeUninit, size_of, zeroed};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,6 +58,10 @@ const PACKET_OUTGOING: u8 = 4;
 const ETH_P_ALL: u16 = 0x0003;
 const ETH_P_IP: u16 = 0x0800;
 const ETH_P_ARP: u16 = 0x0806;
+const ETH_P_IPV6: u16 = 0x86dd;
+const IPPROTO_ICMPV6: u8 = 58;
+/// ICMPv6 type of a Neighbor Advertisement (RFC 4861 §4.4).
+const ND_NEIGHBOR_ADVERT: u8 = 136;
 const IPPROTO_ICMP: u8 = 1;
 const IPPROTO_VRRP: u8 = 112;
 
@@ -205,6 +209,24 @@ impl Frame {
             vrid: *v.get(1)?,
             priority: *v.get(2)?,
         })
+    }
+
+    /// The target address of an IPv6 Neighbor Advertisement (no extension
+    /// headers), if this is one: who answered is [`src_mac`](Self::src_mac).
+    pub fn neighbor_advert(&self) -> Option<Ipv6Addr> {
+        if self.ethertype()? != ETH_P_IPV6 {
+            return None;
+        }
+        let ip = self.l3()?;
+        if *ip.first()? >> 4 != 6 || *ip.get(6)? != IPPROTO_ICMPV6 {
+            return None;
+        }
+        let icmp = ip.get(40..)?;
+        if *icmp.first()? != ND_NEIGHBOR_ADVERT {
+            return None;
+        }
+        let target: [u8; 16] = icmp.get(8..24)?.try_into().ok()?;
+        Some(Ipv6Addr::from(target))
     }
 
     /// The ICMP echo request or reply, if this is one (IPv4).

@@ -144,12 +144,12 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `ha run` on `host` with `conf` (keepalived syntax or TOML). The XDP
-    /// program attaches in generic (SKB) mode: in native mode a veth drops the
-    /// ARP replies it transmits unless its peer runs an XDP program too (see
-    /// [`Daemon::ha_with`]).
+    /// Starts `ha run` on `host` with `conf` (keepalived syntax or TOML) and no
+    /// other flag, as a user runs it: the XDP program attaches in native mode
+    /// on the host's veth, whose peer (a plain bridge port) runs no XDP, so the
+    /// kernel answers ARP/NS for the VIPs behind the XDP gate.
     pub fn ha(host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
-        Daemon::ha_with(host, tag, conf, &["--xdp-mode", "skb"])
+        Daemon::ha_with(host, tag, conf, &[])
     }
 
     /// Starts `ha run` with extra arguments.

@@ -197,11 +197,13 @@ impl Topology {
         HostCommand::new(&self.bridge_ns, program)
     }
 
-    /// Prepares the LAN for `ha --xdp-mode native`: XDP_TX on a veth in native
-    /// mode reaches the peer only if the peer runs an XDP program too
-    /// (TOOLCHAIN.md), so the `ha` program, with no instances (it passes
-    /// everything), goes on every node's bridge port in native mode. Pinned
-    /// under the bridge namespace's `ha` directory, removed with it.
+    /// A LAN whose veth peers run XDP too: the `ha` program, with no instances
+    /// (it passes everything), goes on every node's bridge port in native mode.
+    /// For the tests of `ha --xdp-mode native` on such ports; `ha` needs none of
+    /// it (on a veth in native mode its replies go through the kernel, as
+    /// XDP_TX reaches a peer only if the peer runs XDP), and the default-mode
+    /// tests run on plain ports. Pinned under the bridge namespace's `ha`
+    /// directory, removed with it.
     pub fn native_xdp_ports(&self) -> Result<()> {
         let dir = crate::pins::ha_pin_dir(&self.bridge_ns)
             .with_context(|| format!("no inode for namespace {}", self.bridge_ns))?;

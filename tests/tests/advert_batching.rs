@@ -98,7 +98,7 @@ fn run(datapath: &[&str]) -> Result<()> {
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn fifty_masters_wake_once_per_interval_xdp() -> Result<()> {
-    run(&["--xdp-mode", "skb"])
+    run(&[])
 }
 
 #[test]

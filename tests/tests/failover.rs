@@ -12,12 +12,19 @@ use std::{
 };
 
 use anyhow::{Context, Result, ensure};
-use hatest::{Daemon, Group, Host, Topology, XDP_COUNTERS_WAIT, require_root, wait_until};
+use hatest::{
+    Capture, Daemon, Group, Host, Mac, Topology, XDP_COUNTERS_WAIT, require_root, wait_until,
+};
 
-/// `ha run` arguments of the XDP datapath (generic mode: see `Daemon::ha`).
-const XDP: &[&str] = &["--xdp-mode", "skb"];
-/// `ha run` arguments of the XDP datapath in native mode (the topology needs
-/// [`Topology::native_xdp_ports`] first; [`start`] does it).
+/// `ha run` arguments as a user gives them: none. The XDP datapath attaches in
+/// native mode on the veths, whose peers are plain bridge ports (no XDP), so the
+/// kernel answers ARP/NS for the master's VIPs behind the XDP gate.
+const DEFAULT: &[&str] = &[];
+/// `ha run` arguments of the XDP datapath in generic (SKB) mode: XDP answers
+/// ARP/NS itself (XDP_TX).
+const SKB: &[&str] = &["--xdp-mode", "skb"];
+/// `ha run` arguments of the XDP datapath in native mode, with the same program
+/// on the bridge ports too ([`Topology::native_xdp_ports`]; [`start`] does it).
 const NATIVE: &[&str] = &["--xdp-mode", "native"];
 /// `ha run` arguments of the raw-socket datapath.
 const SOCKET: &[&str] = &["--datapath", "socket"];
@@ -86,7 +93,7 @@ fn highest_priority_wins_and_only_it_answers_arp() -> Result<()> {
     };
     let vip = topo.subnet().vip4(0);
     let group = Group::v3(10, vip.into(), 24);
-    let d = start(&topo, &group, &[100, 200], XDP)?;
+    let d = start(&topo, &group, &[100, 200], DEFAULT)?;
     d[1].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
     d[0].wait_state("backup", Duration::from_secs(1))
@@ -114,8 +121,11 @@ fn kill_9_hands_over(dp: &[&str]) -> Result<()> {
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(11, vip, 24);
     let d = start_settled(&topo, &group, &[200, 100], dp)?;
-    // The client talks to the VIP, so it holds a neighbour entry for the old master
-    // (Linux lets gratuitous ARP update an entry, not create one).
+    // A client that knows nobody: the master (its kernel or its XDP program)
+    // must answer its ARP request. Then it talks to the VIP, so it holds a
+    // neighbour entry for the old master (Linux lets gratuitous ARP update an
+    // entry, not create one).
+    topo.client().flush_neighbors()?;
     ensure!(
         topo.client()
             .ping(vip, 3, Duration::from_millis(20))?
@@ -166,6 +176,22 @@ fn kill_9_hands_over(dp: &[&str]) -> Result<()> {
             .all_answered(),
         "VIP unreachable"
     );
+    // A client that knew nobody before the fault is served by the new master.
+    if dp != SOCKET {
+        topo.client().flush_neighbors()?;
+        ensure!(
+            topo.client()
+                .ping(vip, 3, Duration::from_millis(20))?
+                .all_answered(),
+            "VIP unreachable from an empty neighbour cache after kill -9\n{}",
+            logs(&d)
+        );
+        ensure!(
+            topo.client().neighbor(vip)? == Some(n2.mac()),
+            "a client with an empty cache resolved the VIP to {:?}, not the new master",
+            topo.client().neighbor(vip)?
+        );
+    }
     Ok(())
 }
 
@@ -258,7 +284,7 @@ fn a_returning_master_preempts_unless_nopreempt() -> Result<()> {
         let vip: IpAddr = topo.subnet().vip4(0).into();
         let mut group = Group::v3(14, vip, 24);
         group.nopreempt = nopreempt;
-        let mut d = start(&topo, &group, &[200, 100], XDP)?;
+        let mut d = start(&topo, &group, &[200, 100], DEFAULT)?;
         d[0].wait_state("master", Duration::from_secs(3))
             .with_context(|| logs(&d))?;
         d[0].crash()?;
@@ -338,7 +364,7 @@ fn equal_priorities_elect_the_higher_address() -> Result<()> {
         .args(["-f", "-"])
         .stdin("table bridge split {\n chain between {\n type filter hook forward priority 0;\n ip protocol vrrp drop\n }\n}")
         .run_ok()?;
-    let d = start(&topo, &group, &[100, 100], XDP)?;
+    let d = start(&topo, &group, &[100, 100], DEFAULT)?;
     d[0].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
     d[1].wait_state("master", Duration::from_secs(3))
@@ -372,7 +398,7 @@ fn an_ipv6_vip_fails_over() -> Result<()> {
     };
     let vip: IpAddr = topo.subnet().vip6(0).into();
     let group = Group::v3(17, vip, 64);
-    let d = start_settled(&topo, &group, &[200, 100], XDP)?;
+    let d = start_settled(&topo, &group, &[200, 100], DEFAULT)?;
     ensure!(
         topo.client()
             .ping(vip, 3, Duration::from_millis(20))?
@@ -414,7 +440,7 @@ fn unicast_peers_work_when_multicast_is_dropped() -> Result<()> {
     let no_mcast = "table inet nomcast {\n chain out {\n type filter hook output priority 0;\n ip daddr 224.0.0.18 drop\n }\n}";
     n1.nft(no_mcast)?;
     n2.nft(no_mcast)?;
-    let d = start_settled(&topo, &group, &[200, 100], XDP)?;
+    let d = start_settled(&topo, &group, &[200, 100], DEFAULT)?;
     thread::sleep(Duration::from_millis(800));
     ensure!(
         d[1].state()? == "backup",
@@ -473,7 +499,7 @@ fn three_nodes_hand_over_to_the_next_highest() -> Result<()> {
     let topo = Topology::builder().nodes(3).build()?;
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(20, vip, 24);
-    let d = start_settled(&topo, &group, &[250, 100, 200], XDP)?;
+    let d = start_settled(&topo, &group, &[250, 100, 200], DEFAULT)?;
     d[0].crash()?;
     d[2].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;
@@ -577,9 +603,13 @@ fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
         "ARP for the VIP: {arp:?}\n{}",
         logs(&d)
     );
-    wait_until("XDP to count its ARP replies", XDP_COUNTERS_WAIT, || {
-        Ok(d[0].xdp_counter("arp_replied")? > 0)
-    })
+    // A veth in native mode: the kernel answers behind the gate, even with an
+    // XDP program on the peer (nothing tells the loader what the peer runs).
+    wait_until(
+        "XDP to count the ARP requests it passed",
+        XDP_COUNTERS_WAIT,
+        || Ok(d[0].xdp_counter("arp_passed")? > 0),
+    )
     .with_context(|| format!("{}", d[0].status().unwrap_or_default()))?;
 
     d[0].crash()?;
@@ -595,13 +625,14 @@ fn native_xdp_mode_answers_arp_and_fails_over() -> Result<()> {
 }
 
 /// One `#[test]` per datapath for each scenario taking the `ha run` arguments:
-/// XDP in generic (SKB) mode, XDP in native mode, raw sockets.
+/// the default (no flag), XDP in native mode with XDP on the bridge ports, raw
+/// sockets. Generic (SKB) mode has its own test below.
 macro_rules! on_every_datapath {
-    ($($scenario:ident: $xdp:ident, $native:ident, $socket:ident;)+) => {$(
+    ($($scenario:ident: $default:ident, $native:ident, $socket:ident;)+) => {$(
         #[test]
         #[ignore = "needs root: run by cargo xtask test"]
-        fn $xdp() -> Result<()> {
-            $scenario(XDP)
+        fn $default() -> Result<()> {
+            $scenario(DEFAULT)
         }
 
         #[test]
@@ -637,6 +668,229 @@ on_every_datapath! {
         a_v2_password_mismatch_is_ignored_and_counted_on_sockets;
 }
 
+/// Generic (SKB) mode, where XDP itself answers ARP (XDP_TX): the gate still
+/// silences a dead master.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn kill_9_of_the_master_hands_over_within_the_rfc_bound_skb() -> Result<()> {
+    kill_9_hands_over(SKB)
+}
+
+/// The MACs that sent `client` a Neighbor Advertisement for `vip` in `frames`.
+fn na_senders(frames: &[hatest::Frame], vip: std::net::Ipv6Addr) -> Vec<Mac> {
+    let mut macs: Vec<Mac> = frames
+        .iter()
+        .filter(|f| !f.outgoing && f.neighbor_advert() == Some(vip))
+        .filter_map(hatest::Frame::src_mac)
+        .collect();
+    macs.sort();
+    macs.dedup();
+    macs
+}
+
+/// A client with an empty neighbour cache resolves `vip4` by ARP and `vip6` by
+/// NS, reaches both, and only `master` answered.
+fn served_by(
+    topo: &Topology,
+    vip4: std::net::Ipv4Addr,
+    vip6: std::net::Ipv6Addr,
+    master: &Host,
+) -> Result<()> {
+    let client = topo.client();
+    client.flush_neighbors()?;
+    let arp = client.arping(vip4, 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.replies.len() == 3 && arp.answered_only_by(master.mac()),
+        "ARP for {vip4} from an empty cache, expected only {}: {arp:?}",
+        master.mac()
+    );
+    for vip in [IpAddr::V4(vip4), IpAddr::V6(vip6)] {
+        client.flush_neighbors()?;
+        let capture = Capture::start(client, Duration::from_secs(10))?;
+        let ping = client.ping(vip, 3, Duration::from_millis(20))?;
+        let frames = capture.stop()?;
+        ensure!(
+            ping.all_answered(),
+            "{vip} unreachable from an empty cache: {ping:?}"
+        );
+        let learned = client.neighbor(vip)?;
+        ensure!(
+            learned == Some(master.mac()),
+            "{vip} resolved to {learned:?}, expected {}",
+            master.mac()
+        );
+        if let IpAddr::V6(v6) = vip {
+            let senders = na_senders(&frames, v6);
+            ensure!(
+                senders == [master.mac()],
+                "Neighbor Advertisements for {v6} from {senders:?}, expected only {}",
+                master.mac()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `ha` as a user runs it (no flag) on plain bridge ports: native XDP on a veth
+/// whose peer runs none. A client with an empty neighbour cache gets ARP and NS
+/// answers for the VIPs from the master alone; after kill -9 the dead host
+/// (addresses still configured) answers neither, and the new master both.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn default_mode_on_plain_ports_answers_arp_and_ns_from_the_master_only() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let (vip4, vip6) = (topo.subnet().vip4(0), topo.subnet().vip6(1));
+    let g4 = Group::v3(25, vip4.into(), 24);
+    let mut g6 = Group::v3(26, vip6.into(), 64);
+    g6.name = "VI_v6".into();
+    let conf = |h: &Host, p: u8| format!("{}{}", g4.keepalived_conf(h, p), g6.instance_block(h, p));
+    let d = vec![
+        Daemon::ha(n1, "ha", &conf(n1, 200))?,
+        Daemon::ha(n2, "ha", &conf(n2, 100))?,
+    ];
+    let state = |d: &Daemon, i: usize| -> String {
+        d.status()
+            .ok()
+            .and_then(|s| s["instances"][i]["state"].as_str().map(String::from))
+            .unwrap_or_default()
+    };
+    let both = |d: &Daemon, s: &str| state(d, 0) == s && state(d, 1) == s;
+    wait_until(
+        "n1 master and n2 backup of both",
+        Duration::from_secs(3),
+        || Ok(both(&d[0], "master") && both(&d[1], "backup")),
+    )
+    .with_context(|| logs(&d))?;
+    // What this test is about: native XDP on the node, none on the bridge port.
+    let link = n1.run_ok("ip", ["-d", "link", "show", "dev", &n1.ifname])?;
+    ensure!(
+        String::from_utf8_lossy(&link.stdout).contains("xdp "),
+        "the default is not native mode here: {link:?}"
+    );
+    let port = topo
+        .bridge_command("ip")
+        .args(["-d", "link", "show", "dev", n1.bridge_port()])
+        .run_ok()?;
+    ensure!(
+        !String::from_utf8_lossy(&port.stdout).contains("xdp"),
+        "the bridge port runs XDP: {port:?}"
+    );
+
+    served_by(&topo, vip4, vip6, n1).with_context(|| logs(&d))?;
+    wait_until(
+        "XDP to count what it passed to the kernel",
+        XDP_COUNTERS_WAIT,
+        || Ok(d[0].xdp_counter("arp_passed")? > 0 && d[0].xdp_counter("ns_passed")? > 0),
+    )
+    .with_context(|| d[0].status().map(|s| s.to_string()).unwrap_or_default())?;
+
+    d[0].crash()?;
+    wait_until("n2 master of both", Duration::from_secs(3), || {
+        Ok(both(&d[1], "master"))
+    })
+    .with_context(|| logs(&d))?;
+    ensure!(
+        owns(n1, vip4.into()) && owns(n1, vip6.into()),
+        "the test expects the dead daemon's host to keep its addresses"
+    );
+    served_by(&topo, vip4, vip6, n2).with_context(|| logs(&d))?;
+    Ok(())
+}
+
+/// The MAC of `ifname` in `host`'s namespace.
+fn mac_of(host: &Host, ifname: &str) -> Result<Mac> {
+    let out = host.run_ok("ip", ["-o", "link", "show", "dev", ifname])?;
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut words = line.split_whitespace();
+    words
+        .find(|w| *w == "link/ether")
+        .and_then(|_| words.next())
+        .with_context(|| format!("no MAC in {line:?}"))?
+        .parse()
+}
+
+/// `ha` (no flag) on a macvlan (bridge mode) over each node's veth: no native
+/// XDP there, so generic mode, where XDP answers ARP itself. From an empty cache
+/// the client hears the master's macvlan MAC only; after kill -9, only the new
+/// master's.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_vip_on_a_macvlan_is_answered_by_the_master_only() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).ipv6(false).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let mut macvlans = Vec::new();
+    for (i, n) in [n1, n2].into_iter().enumerate() {
+        let name = format!("{}m{}", topo.prefix(), i + 1);
+        let addr = topo.subnet().v4(50 + i as u8);
+        n.run_ok(
+            "ip",
+            [
+                "link", "add", "link", &n.ifname, "name", &name, "type", "macvlan", "mode",
+                "bridge",
+            ],
+        )?;
+        n.run_ok("ip", ["addr", "add", &format!("{addr}/24"), "dev", &name])?;
+        n.run_ok("ip", ["link", "set", "dev", &name, "up"])?;
+        // The veth under the macvlan receives the client's broadcast ARP too; with
+        // the default arp_ignore = 0 its kernel would answer for the VIP with the
+        // veth's MAC, outside ha's gate (README, Datapath).
+        n.sysctl("net.ipv4.conf.all.arp_ignore", "1")?;
+        let mac = mac_of(n, &name)?;
+        macvlans.push((name, mac));
+    }
+    let vip = topo.subnet().vip4(0);
+    let group = Group::v3(27, vip.into(), 24);
+    let conf = |n: &Host, ifname: &str, prio: u8| {
+        group.keepalived_conf(n, prio).replace(
+            &format!("interface {}\n", n.ifname),
+            &format!("interface {ifname}\n"),
+        )
+    };
+    let d = vec![
+        Daemon::ha(n1, "ha", &conf(n1, &macvlans[0].0, 200))?,
+        Daemon::ha(n2, "ha", &conf(n2, &macvlans[1].0, 100))?,
+    ];
+    d[0].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    d[1].wait_state("backup", Duration::from_secs(1))
+        .with_context(|| logs(&d))?;
+    let link = n1.run_ok("ip", ["-d", "link", "show", "dev", &macvlans[0].0])?;
+    ensure!(
+        String::from_utf8_lossy(&link.stdout).contains("xdpgeneric"),
+        "not in generic mode on the macvlan: {link:?}"
+    );
+    let client = topo.client();
+    client.flush_neighbors()?;
+    let arp = client.arping(vip, 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.replies.len() == 3 && arp.answered_only_by(macvlans[0].1),
+        "ARP for the VIP, expected only {}: {arp:?}\n{}",
+        macvlans[0].1,
+        logs(&d)
+    );
+
+    d[0].crash()?;
+    d[1].wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&d))?;
+    ensure!(owns(n1, vip.into()), "the dead host should keep the VIP");
+    client.flush_neighbors()?;
+    let arp = client.arping(vip, 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.replies.len() == 3 && arp.answered_only_by(macvlans[1].1),
+        "ARP for the VIP after kill -9, expected only {}: {arp:?}\n{}",
+        macvlans[1].1,
+        logs(&d)
+    );
+    Ok(())
+}
+
 /// A native TOML configuration for `host` at `priority`.
 fn toml_conf(host: &Host, vrid: u8, vip: IpAddr, priority: u8, handover: &str) -> String {
     format!(
@@ -657,8 +911,8 @@ fn handover_immediate_removes_the_vip_at_once_as_keepalived_does() -> Result<()>
     let vip: IpAddr = topo.subnet().vip4(0).into();
     // Native TOML: keepalived.conf has no keyword for the handover policy.
     let d = vec![
-        Daemon::ha_with(n1, "ha", &toml_conf(n1, 24, vip, 200, "immediate"), XDP)?,
-        Daemon::ha_with(n2, "ha", &toml_conf(n2, 24, vip, 100, "immediate"), XDP)?,
+        Daemon::ha_with(n1, "ha", &toml_conf(n1, 24, vip, 200, "immediate"), DEFAULT)?,
+        Daemon::ha_with(n2, "ha", &toml_conf(n2, 24, vip, 100, "immediate"), DEFAULT)?,
     ];
     d[0].wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&d))?;

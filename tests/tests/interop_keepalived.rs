@@ -20,8 +20,9 @@ fn takeover_limit(g: &Group) -> Duration {
     Duration::from_secs_f64(4.0 * g.advert_int) + Duration::from_secs(2)
 }
 
-/// `ha run` arguments: XDP in generic (SKB) mode, or native mode.
-const SKB: &[&str] = &["--xdp-mode", "skb"];
+/// `ha run` arguments: none (as a user runs it), or XDP in native mode with an
+/// XDP program on the bridge ports too.
+const DEFAULT: &[&str] = &[];
 const NATIVE: &[&str] = &["--xdp-mode", "native"];
 
 /// A two-node topology ready for `ha` with `mode`.
@@ -119,28 +120,28 @@ fn ha_master_then_keepalived(version: u8, vrid: u8, mode: &[&str]) -> Result<()>
 #[ignore = "needs root: run by cargo xtask test"]
 fn v3_keepalived_master_killed_ha_takes_over() -> Result<()> {
     require_root();
-    keepalived_master_then_ha(3, 40, SKB)
+    keepalived_master_then_ha(3, 40, DEFAULT)
 }
 
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn v3_ha_master_killed_keepalived_takes_over() -> Result<()> {
     require_root();
-    ha_master_then_keepalived(3, 41, SKB)
+    ha_master_then_keepalived(3, 41, DEFAULT)
 }
 
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn v2_keepalived_master_killed_ha_takes_over() -> Result<()> {
     require_root();
-    keepalived_master_then_ha(2, 42, SKB)
+    keepalived_master_then_ha(2, 42, DEFAULT)
 }
 
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn v2_ha_master_killed_keepalived_takes_over() -> Result<()> {
     require_root();
-    ha_master_then_keepalived(2, 43, SKB)
+    ha_master_then_keepalived(2, 43, DEFAULT)
 }
 
 #[test]

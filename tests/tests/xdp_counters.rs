@@ -105,6 +105,24 @@ fn xdp_counts_frames_by_kind_and_bpftool_names_the_fields() -> Result<()> {
         said.contains("attached to"),
         "ha datapath attach said: {said}"
     );
+    // Native mode on a veth (auto): the kernel sends the responder's replies,
+    // and IFACES says so by name.
+    assert!(
+        said.contains("Driver mode, replies: kernel"),
+        "ha datapath attach said: {said}"
+    );
+    let ifaces = pin.0.join("IFACES");
+    let ifaces = n1.nsenter(
+        "bpftool",
+        ["map", "dump", "pinned", ifaces.to_str().unwrap()],
+    )?;
+    let ifaces = String::from_utf8_lossy(&ifaces.stdout);
+    assert!(
+        ifaces.contains(&format!("\"key\": {}", n1.ifindex()))
+            && ifaces.contains("\"replies\": 0")
+            && ifaces.contains("\"xdp_mode\": 2"),
+        "bpftool map dump IFACES: {ifaces}"
+    );
     let link = n1.run_ok("ip", ["-d", "link", "show", "dev", &n1.ifname])?;
     assert!(
         String::from_utf8_lossy(&link.stdout).contains("xdp"),
@@ -121,6 +139,7 @@ fn xdp_counts_frames_by_kind_and_bpftool_names_the_fields() -> Result<()> {
         "pass_unknown_vrid",
         "drop_checksum",
         "arp_replied",
+        "arp_passed",
         "events_dropped",
     ] {
         assert!(

@@ -18,7 +18,8 @@ use hatest::{
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use xdp_support::{Form, checksum, vrrp_v3};
 
-const XDP: &[&str] = &["--xdp-mode", "skb"];
+/// `ha run` arguments: none, as a user runs it (native mode on these veths).
+const XDP: &[&str] = &[];
 const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 
 /// Recomputes the v3 checksum of `msg` with the IPv4 pseudo-header (RFC 9568 §5.2.8).

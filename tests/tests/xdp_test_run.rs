@@ -554,6 +554,7 @@ fn arp_for_a_vip_is_answered_only_by_a_live_master() -> Result<()> {
     )?;
     dp.vip(LO, 51, VIP4.into())?;
     dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
 
     let request = arp_request(MAC_B, CLIENT4, VIP4);
     let (verdict, reply) = prog.run_frame(&request, LO)?;
@@ -589,6 +590,49 @@ fn arp_for_a_vip_is_answered_only_by_a_live_master() -> Result<()> {
     Ok(())
 }
 
+/// Where XDP_TX does not deliver (native mode on a veth) the loader says
+/// `kernel`: the gate passes what the master's kernel answers, untouched, and
+/// still drops what must not be answered. No IFACES entry means the same.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn arp_for_a_vip_goes_to_the_kernel_where_xdp_tx_does_not_deliver() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-arpk")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 51, OWN4.into(), &["--state", "master"])?;
+    dp.vip(LO, 51, VIP4.into())?;
+    dp.beat(Some(60_000))?;
+    let request = arp_request(MAC_B, CLIENT4, VIP4);
+    let before = dp.stats()?;
+
+    // No entry for the interface: the kernel answers.
+    let (verdict, out) = prog.run_frame(&request, LO)?;
+    assert_eq!(verdict, XDP_PASS, "no IFACES entry");
+    assert_eq!(out, request, "passed untouched");
+    dp.replies(LO, "kernel")?;
+    let (verdict, out) = prog.run_frame(&request, LO)?;
+    assert_eq!((verdict, &out), (XDP_PASS, &request), "replies: kernel");
+
+    // The gate still closes.
+    dp.beat(None)?;
+    assert_eq!(prog.run_frame(&request, LO)?.0, XDP_DROP, "stale heartbeat");
+    dp.beat(Some(60_000))?;
+    dp.instance(LO, 51, OWN4.into(), &["--state", "backup"])?;
+    assert_eq!(prog.run_frame(&request, LO)?.0, XDP_DROP, "backup");
+
+    // The choice is per interface.
+    dp.instance(LO, 51, OWN4.into(), &["--state", "master"])?;
+    dp.replies(LO, "xdp-tx")?;
+    assert_eq!(prog.run_frame(&request, LO)?.0, XDP_TX, "replies: xdp-tx");
+
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("arp_passed"), Some(&2), "{delta:?}");
+    assert_eq!(delta.get("arp_replied"), Some(&1), "{delta:?}");
+    assert_eq!(delta.get("arp_dropped_stale"), Some(&1), "{delta:?}");
+    assert_eq!(delta.get("arp_dropped_not_master"), Some(&1), "{delta:?}");
+    Ok(())
+}
+
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
@@ -598,6 +642,7 @@ fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
     dp.instance(LO, 53, OWN6.into(), &["--state", "master", "--router"])?;
     dp.vip(LO, 53, VIP6.into())?;
     dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
 
     let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
     let (verdict, na) = prog.run_frame(&ns, LO)?;
@@ -645,6 +690,149 @@ fn neighbor_solicitation_for_a_vip_gets_an_advertisement() -> Result<()> {
         ("ns_dropped_not_master", 1),
         ("rx_ns", 5),
     ] {
+        assert_eq!(stats[name], n, "{name}: {stats:?}");
+    }
+    Ok(())
+}
+
+/// Where XDP_TX does not deliver the master's kernel answers the NS: passed
+/// untouched while the gate is open, dropped when it is not.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn neighbor_solicitation_goes_to_the_kernel_where_xdp_tx_does_not_deliver() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-ndk")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "master"])?;
+    dp.vip(LO, 53, VIP6.into())?;
+    dp.beat(Some(60_000))?;
+    dp.replies(LO, "kernel")?;
+
+    let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
+    let (verdict, out) = prog.run_frame(&ns, LO)?;
+    assert_eq!((verdict, &out), (XDP_PASS, &ns), "passed untouched");
+    dp.beat(None)?;
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_DROP, "stale heartbeat");
+    dp.beat(Some(60_000))?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "backup"])?;
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_DROP, "backup");
+
+    let stats = dp.stats()?;
+    for (name, n) in [
+        ("ns_replied", 0),
+        ("ns_passed", 1),
+        ("ns_dropped_stale", 1),
+        ("ns_dropped_not_master", 1),
+    ] {
+        assert_eq!(stats[name], n, "{name}: {stats:?}");
+    }
+    Ok(())
+}
+
+/// The ARP responder answers only a request sent to everyone or to us, from a
+/// unicast sender; for a VIP of a live master the others are dropped
+/// unanswered, untouched, whichever way the interface replies.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn arp_requests_to_another_station_or_from_a_group_address_are_not_answered() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-arpv")?;
+    let prog = dp.program()?;
+    dp.instance(
+        LO,
+        51,
+        OWN4.into(),
+        &["--state", "master", "--mac", "02:00:00:00:00:aa"],
+    )?;
+    dp.vip(LO, 51, VIP4.into())?;
+    dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
+    // A request for the VIP from CLIENT4, Ethernet source MAC_B.
+    let request = |eth_dst: [u8; 6], sha: [u8; 6]| {
+        let mut f = arp_request(sha, CLIENT4, VIP4);
+        f[0..6].copy_from_slice(&eth_dst);
+        f[6..12].copy_from_slice(&MAC_B);
+        f
+    };
+    const MULTICAST: [u8; 6] = [0x01, 0, 0x5e, 0, 0, 1];
+    const OTHER: [u8; 6] = [0x02, 0, 0, 0, 0, 0xcc];
+    const BROADCAST: [u8; 6] = [0xff; 6];
+    let before = dp.stats()?;
+    for (what, frame) in [
+        ("broadcast", request(BROADCAST, MAC_B)),
+        ("unicast to us", request(MAC_A, MAC_B)),
+    ] {
+        assert_eq!(prog.run_frame(&frame, LO)?.0, XDP_TX, "{what}");
+    }
+    let refused = [
+        ("unicast to another station", request(OTHER, MAC_B)),
+        ("to a multicast group", request(MULTICAST, MAC_B)),
+        (
+            "sender hardware address multicast",
+            request(BROADCAST, MULTICAST),
+        ),
+        (
+            "sender hardware address broadcast",
+            request(BROADCAST, BROADCAST),
+        ),
+        ("sender hardware address zero", request(BROADCAST, [0; 6])),
+    ];
+    for (what, frame) in &refused {
+        let (verdict, out) = prog.run_frame(frame, LO)?;
+        assert_eq!(verdict, XDP_DROP, "{what}");
+        assert_eq!(&out, frame, "{what}: left untouched");
+    }
+    // Where the kernel would answer, it does not get them either.
+    dp.replies(LO, "kernel")?;
+    assert_eq!(prog.run_frame(&request(BROADCAST, MAC_B), LO)?.0, XDP_PASS);
+    for (what, frame) in &refused {
+        assert_eq!(prog.run_frame(frame, LO)?.0, XDP_DROP, "{what}, kernel");
+    }
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("arp_replied"), Some(&2), "{delta:?}");
+    assert_eq!(delta.get("arp_passed"), Some(&1), "{delta:?}");
+    assert_eq!(delta.get("arp_dropped_invalid"), Some(&10), "{delta:?}");
+    Ok(())
+}
+
+/// An NS the responder would answer in place is answered only if its ICMPv6
+/// checksum verifies, and a frame shorter than its IPv6 header says is passed on
+/// untouched, never half rewritten.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn neighbor_solicitations_with_a_bad_checksum_or_cut_short_are_not_answered() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-ndv")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "master"])?;
+    dp.vip(LO, 53, VIP6.into())?;
+    dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
+    let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
+    let icmp = 14 + 40;
+
+    // The payload length says 32 bytes of ICMPv6; the frame ends earlier.
+    for cut in [1, 6, 7] {
+        let short = &ns[..ns.len() - cut];
+        let (verdict, out) = prog.run_frame(short, LO)?;
+        assert_eq!(verdict, XDP_PASS, "{cut} bytes short");
+        assert_eq!(out, short, "{cut} bytes short: left untouched");
+    }
+    for (what, at) in [
+        ("checksum", icmp + 2),
+        ("option", icmp + 26),
+        ("source", 14 + 8),
+    ] {
+        let mut bad = ns.clone();
+        bad[at] ^= 0x01;
+        let (verdict, out) = prog.run_frame(&bad, LO)?;
+        assert_eq!(verdict, XDP_DROP, "{what} changed: bad checksum");
+        assert_eq!(out, bad, "{what} changed: left untouched");
+    }
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_TX, "the whole, valid NS");
+
+    let stats = dp.stats()?;
+    for (name, n) in [("ns_dropped_checksum", 3), ("ns_replied", 1)] {
         assert_eq!(stats[name], n, "{name}: {stats:?}");
     }
     Ok(())

@@ -678,8 +678,8 @@ fn print_summary(
     println!(
         "  ¹ After kill -9 nobody removes the VIP from node1: its kernel keeps answering clients\n    \
          that already know its MAC until the new master's gratuitous ARP moves them, so no ping\n    \
-         is lost; the restarted ha removes the leftover VIP. node1's XDP program stops answering\n    \
-         ARP for the VIP once the heartbeat is stale, so no new client is sent there."
+         is lost; the restarted ha removes the leftover VIP. node1's XDP program drops ARP\n    \
+         requests for the VIP once the heartbeat is stale, so no new client is sent there."
     );
     println!(
         "  GARP after: from the step to the new master's first gratuitous ARP on the client's wire.\n  \

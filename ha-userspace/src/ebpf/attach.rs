@@ -11,15 +11,15 @@ use std::{
     time::Instant,
 };
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use aya::{
     Ebpf, EbpfLoader,
     programs::{Xdp, XdpMode, links::FdLink, xdp::XdpLinkId},
 };
-use ha_common::{ARM_PROGRAM, XDP_PROGRAM};
+use ha_common::{ARM_PROGRAM, IfaceConf, XDP_PROGRAM, xdp_mode};
 use tracing::{debug, info, warn};
 
-use super::{Maps, object, pins};
+use super::{Maps, iface, object, pins};
 
 /// How to attach: native (driver) mode with a fallback to generic, or one of them only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -75,11 +75,18 @@ impl Datapath {
         })
     }
 
-    /// Attaches `ha_xdp` to `ifname` and pins the link as `xdp_link_IFNAME`.
-    /// Returns the mode the kernel accepted.
+    /// Attaches `ha_xdp` to `ifname`, pins the link as `xdp_link_IFNAME` and
+    /// tells the responder how to reply there (IFACES, see
+    /// [`iface::replies_for`]). Returns the mode the kernel accepted.
     pub fn attach(&mut self, ifname: &str, mode: AttachMode) -> Result<XdpMode> {
+        let ifindex = iface::ifindex_of(ifname)?;
+        let driver = iface::driver_of(ifname)
+            .inspect_err(
+                |e| debug!(interface = ifname, error = %format!("{e:#}"), "driver unknown"),
+            )
+            .ok();
         let program = xdp_program(&mut self.ebpf, XDP_PROGRAM)?;
-        let (link_id, mode) = attach_with_fallback(program, ifname, mode)?;
+        let (link_id, mode) = attach_with_fallback(program, ifname, mode, driver.as_deref())?;
         let link = program.take_link(link_id)?;
         let fd_link = FdLink::try_from(link).map_err(|e| {
             anyhow!("XDP on {ifname} was attached through netlink, not a bpf_link, so it cannot be pinned: {e}")
@@ -88,7 +95,25 @@ impl Datapath {
         fd_link
             .pin(&link_path)
             .with_context(|| format!("cannot pin the XDP link at {}", link_path.display()))?;
-        info!(interface = ifname, ?mode, pins = %self.pin_dir.display(), "XDP program attached");
+        let (replies, why) = iface::replies_for(mode, driver.as_deref());
+        let conf = IfaceConf {
+            replies,
+            xdp_mode: if matches!(mode, XdpMode::Skb) {
+                xdp_mode::SKB
+            } else {
+                xdp_mode::NATIVE
+            },
+        };
+        self.maps()?.set_iface(ifindex, conf)?;
+        info!(
+            interface = ifname,
+            ?mode,
+            driver = driver.as_deref().unwrap_or("?"),
+            replies = iface::replies_name(replies),
+            why,
+            pins = %self.pin_dir.display(),
+            "XDP program attached"
+        );
         Ok(mode)
     }
 
@@ -130,12 +155,26 @@ fn attach_with_fallback(
     program: &mut Xdp,
     ifname: &str,
     mode: AttachMode,
+    driver: Option<&str>,
 ) -> Result<(XdpLinkId, XdpMode)> {
     let try_mode = |program: &mut Xdp, m: XdpMode| {
         program
             .attach(ifname, m)
             .with_context(|| format!("cannot attach XDP to interface {ifname} in {m:?} mode"))
     };
+    if let Some(why) = iface::native_unusable(driver) {
+        match mode {
+            AttachMode::Native => bail!(
+                "native XDP on {ifname} ({}): {why}; use --xdp-mode auto or skb",
+                driver.unwrap_or("?")
+            ),
+            AttachMode::Auto => {
+                info!(interface = ifname, why, "generic (SKB) mode");
+                return Ok((try_mode(program, XdpMode::Skb)?, XdpMode::Skb));
+            }
+            AttachMode::Skb => {}
+        }
+    }
     match mode {
         AttachMode::Native => Ok((try_mode(program, XdpMode::Driver)?, XdpMode::Driver)),
         AttachMode::Skb => Ok((try_mode(program, XdpMode::Skb)?, XdpMode::Skb)),

@@ -12,12 +12,16 @@ use std::{
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use ha_common::{
-    Event, InstanceConf, InstanceKey, Peer, VipKey, addr, event_kind, family, instance_flag,
-    reason, state,
+    Event, IfaceConf, InstanceConf, InstanceKey, Peer, VipKey, addr, event_kind, family,
+    instance_flag, reason, state,
 };
 use serde_json::{Value, json};
 
-use super::{AttachMode, Datapath, EventStream, Maps, PIN_ROOT, attach, monotonic_ns, unpin_all};
+use super::{
+    AttachMode, Datapath, EventStream, Maps, PIN_ROOT, attach,
+    iface::{ifindex_of, replies_name},
+    monotonic_ns, unpin_all,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum DatapathCommand {
@@ -76,6 +80,17 @@ pub enum DatapathCommand {
         /// Remove it instead.
         #[arg(long)]
         remove: bool,
+    },
+    /// Say how the responder replies on an interface (IFACES; `attach` does it
+    /// for the interface it attaches to): in place, or through the kernel.
+    Replies {
+        #[command(flatten)]
+        pins: Pins,
+        #[command(flatten)]
+        on: OnInterface,
+        /// How replies go out.
+        #[arg(long, value_enum)]
+        via: RepliesArg,
     },
     /// Write the controller heartbeat: fresh now, for `--max-age-ms`.
     Beat {
@@ -221,6 +236,15 @@ impl From<ModeArg> for AttachMode {
     }
 }
 
+/// `--via` values of `ha datapath replies`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RepliesArg {
+    /// Rewrite the request into the reply and send it back (XDP_TX).
+    XdpTx,
+    /// Pass the request to the kernel, which answers for a configured VIP.
+    Kernel,
+}
+
 /// `--state` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum StateArg {
@@ -242,9 +266,16 @@ pub fn run(cmd: DatapathCommand) -> Result<()> {
                 None => default_pin_dir(&interface)?,
             };
             let attached = attach(&interface, mode.into(), &dir)?;
+            let replies = attached
+                .datapath
+                .maps()?
+                .iface(ifindex_of(&interface)?)?
+                .unwrap_or_default()
+                .replies;
             println!(
-                "attached to {interface} in {:?} mode, pinned under {}",
+                "attached to {interface} in {:?} mode, replies: {}, pinned under {}",
                 attached.mode,
+                replies_name(replies),
                 dir.display()
             );
             Ok(())
@@ -292,6 +323,16 @@ pub fn run(cmd: DatapathCommand) -> Result<()> {
             } else {
                 maps.set_vip(vip, InstanceKey::new(ifindex, vrid, addr::family_of(addr)))
             }
+        }
+        DatapathCommand::Replies { pins, on, via } => {
+            let mut maps = Maps::open(&pins.dir(on.interface.as_deref())?)?;
+            let ifindex = on.ifindex()?;
+            let conf = maps.iface(ifindex)?.unwrap_or_default();
+            let replies = match via {
+                RepliesArg::XdpTx => ha_common::replies::XDP_TX,
+                RepliesArg::Kernel => ha_common::replies::KERNEL,
+            };
+            maps.set_iface(ifindex, IfaceConf { replies, ..conf })
         }
         DatapathCommand::Beat {
             interface,
@@ -541,19 +582,6 @@ fn checked_pin_dir(dir: &Path) -> Result<PathBuf> {
         );
     }
     Ok(dir.to_path_buf())
-}
-
-fn ifindex_of(name: &str) -> Result<u32> {
-    let c = std::ffi::CString::new(name).context("interface name with a NUL byte")?;
-    // SAFETY: c is a valid NUL-terminated string.
-    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if index == 0 {
-        bail!(
-            "no interface {name} in this network namespace: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    Ok(index)
 }
 
 /// The MAC of `name` in the current network namespace (SIOCGIFHWADDR; /sys/class/net

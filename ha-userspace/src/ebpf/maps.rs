@@ -7,9 +7,9 @@ use anyhow::{Context, Result, bail};
 use aya::maps::{Array, HashMap, Map, MapData, MapError, PerCpuArray};
 use ha_common::{
     ALLOWED_PEERS_MAP, ARM_PROGRAM, AllowedPeer, ArmRequest, BY_VRID_MAP, HEARTBEAT_MAP, Heartbeat,
-    INSTANCES_MAP, InstanceConf, InstanceKey, MAX_INSTANCES, PEER_SLOT_SIZE, PEERS_MAP, Peer,
-    STATS_MAP, Stats, VIPS_MAP, VRID_SHARED, VipKey, VridEntry, arm_op, by_vrid_index, family,
-    state,
+    IFACES_MAP, INSTANCES_MAP, IfaceConf, InstanceConf, InstanceKey, MAX_INSTANCES, PEER_SLOT_SIZE,
+    PEERS_MAP, Peer, STATS_MAP, Stats, VIPS_MAP, VRID_SHARED, VipKey, VridEntry, arm_op,
+    by_vrid_index, family, replies, state,
 };
 
 use super::testrun::PinnedProgram;
@@ -17,7 +17,7 @@ use super::testrun::PinnedProgram;
 /// The datapath's maps, opened from a pin directory (see [`super::Datapath`]).
 ///
 /// Writes follow the one-writer rule: the controller owns INSTANCES, VIPS and
-/// HEARTBEAT; PEERS belongs to the XDP programs: the controller asks `ha_arm` to
+/// HEARTBEAT, its loader IFACES ([`Maps::set_iface`]); PEERS belongs to the XDP programs: the controller asks `ha_arm` to
 /// arm, cancel or forget, and only reads it.
 pub struct Maps {
     dir: PathBuf,
@@ -28,6 +28,7 @@ pub struct Maps {
     allowed_peers: HashMap<MapData, AllowedPeer, u8>,
     heartbeat: Array<MapData, Heartbeat>,
     stats: PerCpuArray<MapData, Stats>,
+    ifaces: HashMap<MapData, u32, IfaceConf>,
     arm: PinnedProgram,
 }
 
@@ -44,6 +45,7 @@ impl Maps {
             allowed_peers: typed(dir, ALLOWED_PEERS_MAP)?,
             heartbeat: typed(dir, HEARTBEAT_MAP)?,
             stats: typed(dir, STATS_MAP)?,
+            ifaces: typed(dir, IFACES_MAP)?,
             arm,
         })
     }
@@ -307,6 +309,24 @@ impl Maps {
             result: 0,
             deadline_ns: 0,
         })
+    }
+
+    /// How the responder replies on interface `ifindex`. Written by the loader
+    /// when it attaches the program there ([`super::Datapath::attach`]), and by
+    /// hand (`ha datapath replies`) for a program that is only loaded.
+    pub fn set_iface(&mut self, ifindex: u32, conf: IfaceConf) -> Result<()> {
+        if conf.replies != replies::KERNEL && conf.replies != replies::XDP_TX {
+            bail!("unknown replies value {}", conf.replies);
+        }
+        self.ifaces
+            .insert(ifindex, conf, 0)
+            .with_context(|| format!("cannot write interface {ifindex} into {IFACES_MAP}"))
+    }
+
+    /// How the responder replies on interface `ifindex`, if the loader said.
+    pub fn iface(&self, ifindex: u32) -> Result<Option<IfaceConf>> {
+        optional(self.ifaces.get(&ifindex, 0))
+            .with_context(|| format!("cannot read interface {ifindex} from {IFACES_MAP}"))
     }
 
     /// The counters summed over all CPUs.

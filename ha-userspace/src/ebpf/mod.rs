@@ -6,6 +6,8 @@
 //!
 //! 1. [`Datapath::load`] once (pins under one directory), [`Datapath::attach`] to
 //!    each VRRP interface: one program, one set of maps, keys carry the ifindex.
+//!    Attaching also writes the interface's IFACES entry: whether the responder
+//!    replies in place (`XDP_TX`) or lets the kernel answer ([`iface::replies_for`]).
 //! 2. [`Maps::set_instance`] for every instance (state BACKUP or MASTER, priority,
 //!    version, interval, preempt, own address, MAC for the responder, v2 auth),
 //!    [`Maps::set_vip`] for every VIP, and [`Maps::beat`] periodically (the
@@ -22,6 +24,7 @@ mod attach;
 mod clock;
 pub mod command;
 mod events;
+pub mod iface;
 mod maps;
 mod object;
 mod pins;

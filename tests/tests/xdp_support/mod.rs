@@ -60,6 +60,8 @@ pub struct Datapath {
     pub ha: PathBuf,
     pub pin: PinDir,
     pub host: Option<Host>,
+    /// What `ha datapath attach` printed (empty for a loaded-only program).
+    pub said: String,
 }
 
 impl Datapath {
@@ -69,6 +71,7 @@ impl Datapath {
             ha: ha_bin()?,
             pin: PinDir::new(None, tag)?,
             host: None,
+            said: String::new(),
         };
         dp.ha_ok(["datapath", "load"])?;
         Ok(dp)
@@ -76,10 +79,11 @@ impl Datapath {
 
     /// Attaches the program to `host`'s interface in `mode` (`skb` / `native`).
     pub fn attach(host: &Host, prefix: &str, tag: &str, mode: &str) -> Result<Datapath> {
-        let dp = Datapath {
+        let mut dp = Datapath {
             ha: ha_bin()?,
             pin: PinDir::new(Some(prefix), tag)?,
             host: Some(host.clone()),
+            said: String::new(),
         };
         let out = dp.ha_ok([
             "datapath",
@@ -92,6 +96,7 @@ impl Datapath {
         if !out.contains("attached to") {
             bail!("ha datapath attach said: {out}");
         }
+        dp.said = out;
         Ok(dp)
     }
 
@@ -181,6 +186,21 @@ impl Datapath {
             &vrid.to_string(),
             "--addr",
             &vip.to_string(),
+        ])
+        .map(drop)
+    }
+
+    /// How the responder replies on `ifindex`: `xdp-tx` or `kernel` (what the
+    /// loader writes when it attaches; a loaded-only program has no entry, which
+    /// means `kernel`).
+    pub fn replies(&self, ifindex: u32, via: &str) -> Result<()> {
+        self.ha_ok([
+            "datapath",
+            "replies",
+            "--ifindex",
+            &ifindex.to_string(),
+            "--via",
+            via,
         ])
         .map(drop)
     }

@@ -366,7 +366,7 @@ fn print_report(results: &Results, window: Duration, instances: &[u8], intervals
     println!(
         "- utime/stime tick at 1/{} s, so over the window they resolve to {} ms/s only: the CPU \
          columns use the schedstat run time instead (ns); the XDP run time is in ns too. Kernel work outside the \
-         daemon's context (softirq receive of keepalived's adverts, generic-XDP skb setup) is not charged to either.",
+         daemon's context (softirq receive of keepalived's adverts, the veth's receive around the XDP program) is not charged to either.",
         // SAFETY: sysconf has no preconditions.
         unsafe { libc::sysconf(libc::_SC_CLK_TCK) },
         rate(
