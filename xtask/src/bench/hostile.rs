@@ -316,7 +316,8 @@ fn one_run(row: Row, topo: &Topology, phases: &[Phase; 2], trace: bool) -> Resul
     measured
 }
 
-/// A phase's boundaries and the counters at its start.
+/// A phase's boundaries (start, end of the flood, end of the tail) and the
+/// counters at its start and at its end.
 struct Window {
     start: SystemTime,
     flood_end: SystemTime,
