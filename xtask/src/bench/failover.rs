@@ -581,7 +581,7 @@ fn log_tail(d: &Daemon) -> String {
 }
 
 /// Without terminal colour sequences (`ESC [ … m`), which some logs carry.
-fn strip_ansi(s: &str) -> String {
+pub(super) fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
     while let Some(c) = chars.next() {

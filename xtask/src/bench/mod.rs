@@ -10,6 +10,7 @@ mod common;
 mod cost;
 mod failover;
 mod false_takeover;
+mod hostile;
 mod lag;
 mod table;
 
@@ -40,20 +41,21 @@ pub struct Args {
     /// Advert intervals in seconds, comma-separated, VRRPv3 (0.01 to 40.95); lag uses those below 0.5 s.
     #[arg(long, value_delimiter = ',', default_values_t = [1.0, 0.1, 0.01])]
     pub intervals: Vec<f64>,
-    /// cost, lag: only these daemons (for quick iterations; the ratios need
+    /// cost, lag, hostile: only these daemons (for quick iterations; the ratios need
     /// keepalived and ha-xdp) [default: all three].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub daemons: Vec<common::Impl>,
     /// Faults to inject [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub faults: Vec<Fault>,
-    /// After a run with a note (anything unexpected), print the adverts and ARP the client saw.
+    /// failover: after a run with a note (anything unexpected), print the adverts and ARP the
+    /// client saw; hostile: print each daemon's state transitions.
     #[arg(long)]
     pub trace: bool,
     /// cost: seconds of steady state measured per cell [default: 20, 5 with --quick].
     #[arg(long, value_parser = parse_secs)]
     pub window: Option<f64>,
-    /// cost, lag, false-takeover: shorter windows and fewer runs, to check that everything works.
+    /// cost, lag, false-takeover, hostile: shorter windows and fewer runs, to check that everything works.
     #[arg(long)]
     pub quick: bool,
     /// cost: instances per node, comma-separated.
@@ -96,6 +98,8 @@ pub enum Which {
     Lag,
     /// Takeovers by a backup (50 × 0.01 s) whose CPU is kept busy, false and correct ones.
     FalseTakeover,
+    /// A stranger's spoofed adverts (lower priority at 1000/s, then priority 0): re-announcements, transitions, probes lost.
+    Hostile,
 }
 
 /// Runs the chosen benchmarks (setup and build have run).
@@ -118,6 +122,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     if all || args.which == Some(Which::FalseTakeover) {
         false_takeover::run(&args)?;
+    }
+    if all || args.which == Some(Which::Hostile) {
+        hostile::run(&args)?;
     }
     Ok(())
 }
