@@ -218,6 +218,40 @@ impl Topology {
         Ok(())
     }
 
+    /// Deletes `host`'s veth and creates it again with the same names, MAC
+    /// and addresses (a new ifindex), as a network manager restarting an
+    /// interface does.
+    pub fn recreate_link(&self, host: &Host) -> Result<()> {
+        ip_batch(&self.bridge_ns, &format!("link del {}\n", host.port))?;
+        ip_batch(
+            &self.bridge_ns,
+            &format!(
+                "link add {port} type veth peer name {ifname} address {mac} netns {ns}\n\
+                 link set {port} master {br} up\n",
+                port = host.port,
+                ifname = host.ifname,
+                mac = host.mac,
+                ns = host.ns,
+                br = self.bridge_if
+            ),
+        )?;
+        let mut batch = format!(
+            "addr add {}/{} dev {}\n",
+            host.ipv4,
+            Subnet::V4_PREFIX_LEN,
+            host.ifname
+        );
+        if let Some(v6) = host.ipv6 {
+            batch += &format!(
+                "addr add {v6}/{} dev {} nodad\n",
+                Subnet::V6_PREFIX_LEN,
+                host.ifname
+            );
+        }
+        batch += &format!("link set {} up\n", host.ifname);
+        ip_batch(&host.ns, &batch)
+    }
+
     /// Every namespace this topology created (bridge first).
     pub fn namespaces(&self) -> &[String] {
         &self.namespaces

@@ -297,3 +297,52 @@ fn a_foreign_xdp_program_is_reported_never_replaced() -> Result<()> {
     );
     Ok(())
 }
+
+/// An interface deleted and created again (a new ifindex) is picked up: the
+/// instance on it faults while it is gone, then runs again on the new one
+/// and the group ends with one master again, the higher priority.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_deleted_and_recreated_interface_is_picked_up_again() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let vip: IpAddr = topo.subnet().vip4(0).into();
+    let group = Group::v3(36, vip, 24);
+    let d1 = ha(n1, "ha", &group.keepalived_conf(n1, 200))?;
+    let d2 = ha(n2, "ha", &group.keepalived_conf(n2, 100))?;
+    d1.wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&[&d1, &d2]))?;
+    d2.wait_state("backup", Duration::from_secs(2))
+        .with_context(|| logs(&[&d1, &d2]))?;
+
+    topo.recreate_link(n1)?;
+    d2.wait_state("master", Duration::from_secs(3))
+        .with_context(|| logs(&[&d1, &d2]))?;
+    // n1 starts again on the new interface and preempts.
+    d1.wait_state("master", Duration::from_secs(10))
+        .with_context(|| logs(&[&d1, &d2]))?;
+    d2.wait_state("backup", Duration::from_secs(3))
+        .with_context(|| logs(&[&d1, &d2]))?;
+    ensure!(
+        d1.proc.try_wait()?.is_none(),
+        "ha on n1 exited\n{}",
+        d1.log()
+    );
+    ensure!(
+        owns(n1, vip) && !owns(n2, vip),
+        "VIP not on n1 alone\n{}",
+        logs(&[&d1, &d2])
+    );
+    let arp = topo
+        .client()
+        .arping(topo.subnet().vip4(0), 3, Duration::from_millis(50))?;
+    ensure!(
+        arp.answered_only_by(n1.mac()),
+        "ARP for the VIP: {arp:?}\n{}",
+        logs(&[&d1, &d2])
+    );
+    Ok(())
+}

@@ -71,15 +71,44 @@ struct SocketEntry {
 
 /// Runs every instance of `config` until `stop` resolves, then hands over and
 /// returns; an error if a task failed on the way (after the handover).
+///
+/// An interface that is deleted and created again (a new ifindex: sockets,
+/// XDP attachment and map keys all name the old one) makes every instance
+/// hand over and start again on the interfaces as they are now.
 pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) -> Result<()> {
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        match run_once(&config, &opts, stop.as_mut()).await? {
+            Outcome::Stopped => return Ok(()),
+            Outcome::Recreated(name) => {
+                warn!(interface = %name, "interface re-created: starting every instance again");
+            }
+        }
+    }
+}
+
+/// How one run of the instances ended, without a failure.
+enum Outcome {
+    /// `stop` resolved.
+    Stopped,
+    /// This interface was deleted and created again.
+    Recreated(String),
+}
+
+/// One run of every instance; see [`run`].
+async fn run_once(
+    config: &Config,
+    opts: &Options,
+    stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<Outcome> {
     let _lock = NamespaceLock::acquire(xdp::netns_inode()?)?;
     let netlink = Netlink::new().context("opening rtnetlink")?;
     // Subscribed before any link is looked up, so no change falls in between.
     let events = netlink.events().context("subscribing to link events")?;
     let epoch = Instant::now();
     let epoch_ns = monotonic_ns();
-    let xdp = start_xdp(&config, opts.xdp_mode)?;
-    let liveness = xdp::Liveness::new(heartbeat_max_age(&config));
+    let xdp = start_xdp(config, opts.xdp_mode)?;
+    let liveness = xdp::Liveness::new(heartbeat_max_age(config));
     let mut event_routes = HashMap::new();
 
     let mut links: HashMap<String, LinkInfo> = HashMap::new();
@@ -243,9 +272,20 @@ pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) 
             xdp::heartbeat(x.maps.clone(), liveness.clone(), board.clone()),
         );
     }
+    let (recreated_tx, mut recreated) = mpsc::channel(1);
+    let names = links
+        .iter()
+        .map(|(name, l)| (name.clone(), l.ifindex()))
+        .collect();
     background.spawn(
         "link watcher",
-        watch_links(netlink.clone(), events, registry.link_routes()),
+        watch_links(
+            netlink.clone(),
+            events,
+            registry.link_routes(),
+            names,
+            recreated_tx,
+        ),
     );
 
     let mut instances = JoinSet::new();
@@ -282,13 +322,14 @@ pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) 
     }
     info!(instances = config.instances.len(), "ha running");
 
-    let failure = supervise(
+    let (failure, recreated) = supervise(
         &mut registry,
         &mut instances,
         &mut background,
         &netlink,
         &board,
         stop,
+        &mut recreated,
     )
     .await;
     background.abort_all();
@@ -296,12 +337,13 @@ pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) 
     if let Some(path) = &opts.status_file {
         board.write(path);
     }
-    match failure {
-        None => {
+    match (failure, recreated) {
+        (None, Some(name)) => Ok(Outcome::Recreated(name)),
+        (None, None) => {
             info!("ha stopped");
-            Ok(())
+            Ok(Outcome::Stopped)
         }
-        Some(e) => {
+        (Some(e), _) => {
             error!(error = %format!("{e:#}"), "ha stopped after a failure");
             Err(e)
         }
@@ -309,22 +351,28 @@ pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) 
 }
 
 /// Watches the instances and the background tasks until every instance has
-/// finished. `stop`, a failed instance or a background task that ends all
-/// make every instance hand over; the first failure is returned.
+/// finished. `stop`, a re-created interface, a failed instance or a
+/// background task that ends all make every instance hand over; the first
+/// failure is returned, and the re-created interface if that was the cause.
 async fn supervise(
     registry: &mut Registry,
     instances: &mut JoinSet<()>,
     background: &mut Background,
     netlink: &Netlink,
     board: &StatusBoard,
-    stop: impl Future<Output = ()>,
-) -> Option<anyhow::Error> {
-    let mut stop = std::pin::pin!(stop);
+    mut stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+    recreated: &mut mpsc::Receiver<String>,
+) -> (Option<anyhow::Error>, Option<String>) {
     let mut stopping = false;
     let mut failure: Option<anyhow::Error> = None;
+    let mut restart = None;
     while !registry.is_empty() {
         let failed = tokio::select! {
             () = &mut stop, if !stopping => None,
+            Some(name) = recreated.recv(), if !stopping => {
+                restart = Some(name);
+                None
+            }
             done = instances.join_next_with_id() => match done {
                 None => break,
                 Some(Ok((id, ()))) => {
@@ -361,7 +409,7 @@ async fn supervise(
             registry.stop_all();
         }
     }
-    failure
+    (failure, restart)
 }
 
 /// Removes every VIP of an instance whose task died without doing it.
@@ -435,14 +483,28 @@ async fn lookup(
 /// order, nothing dropped. When the kernel dropped events (the subscription
 /// ends on a netlink overrun) it subscribes again and has every instance read
 /// its link state afresh; it ends, and so stops the daemon, only if that fails.
+///
+/// A configured interface (`names`: name → ifindex at start) that shows up
+/// again under another index was deleted and created again: it says so on
+/// `recreated`, once, for the supervisor to start the instances again.
 async fn watch_links(
     netlink: Netlink,
     mut events: crate::net::NetEvents,
     routes: Vec<(u32, mpsc::Sender<Inbound>)>,
+    mut names: HashMap<String, u32>,
+    recreated: mpsc::Sender<String>,
 ) {
     loop {
         let mut last: HashMap<u32, bool> = HashMap::new();
         while let Some(event) = events.recv().await {
+            if let NetEvent::Link(state) = &event
+                && names
+                    .get(&state.name)
+                    .is_some_and(|known| *known != state.ifindex)
+            {
+                names.remove(&state.name);
+                let _ = recreated.try_send(state.name.clone());
+            }
             let (ifindex, up) = match event {
                 NetEvent::Link(state) => (state.ifindex, state.is_up()),
                 NetEvent::LinkRemoved { ifindex, .. } => (ifindex, false),
