@@ -216,10 +216,7 @@ impl Maps {
 
     /// Accepts adverts for `instance` from `addr` (with `PEERS_ONLY` set).
     pub fn allow_peer(&mut self, instance: InstanceKey, addr: [u8; 16]) -> Result<()> {
-        let peer = AllowedPeer {
-            instance: InstanceKey::new(instance.ifindex, instance.vrid, instance.family),
-            addr,
-        };
+        let peer = allowed_peer(instance, addr);
         self.allowed_peers
             .insert(peer, 1, 0)
             .with_context(|| format!("cannot write {peer:?} into {ALLOWED_PEERS_MAP}"))
@@ -227,10 +224,7 @@ impl Maps {
 
     /// Forgets an allowed sender; absent is fine.
     pub fn forget_peer_allowance(&mut self, instance: InstanceKey, addr: [u8; 16]) -> Result<()> {
-        let peer = AllowedPeer {
-            instance: InstanceKey::new(instance.ifindex, instance.vrid, instance.family),
-            addr,
-        };
+        let peer = allowed_peer(instance, addr);
         absent_ok(self.allowed_peers.remove(&peer))
             .with_context(|| format!("cannot remove {peer:?} from {ALLOWED_PEERS_MAP}"))
     }
@@ -454,6 +448,14 @@ fn optional<V>(r: Result<V, MapError>) -> Result<Option<V>, MapError> {
 
 fn absent_ok(r: Result<(), MapError>) -> Result<(), MapError> {
     optional(r).map(drop)
+}
+
+/// The [`AllowedPeer`] key, padding zeroed whatever the caller left in it.
+fn allowed_peer(instance: InstanceKey, addr: [u8; 16]) -> AllowedPeer {
+    AllowedPeer {
+        instance: InstanceKey::new(instance.ifindex, instance.vrid, instance.family),
+        addr,
+    }
 }
 
 fn check_key(key: &InstanceKey) -> Result<()> {
