@@ -469,14 +469,19 @@ fn ipv6_with_explicit_version_2() {
 }
 
 #[test]
-fn interface_required_without_unicast_peers() {
+fn interface_required_even_with_unicast_peers() {
     let text = instance_text("").replace("  interface eth0\n", "");
-    assert_error(&text, 1, "instance `VI_1` has no interface");
-    // With unicast peers and a dev on each VIP it is fine.
+    assert_error(&text, 1, "instance `VI_1` has no `interface`");
+    // keepalived runs this; the daemon cannot yet, and check-config says so in
+    // the daemon's words rather than accept it.
     let text = instance_text("  unicast_peer {\n    198.18.50.2\n  }")
         .replace("  interface eth0\n", "")
         .replace("198.18.50.1/24", "198.18.50.1/24 dev eth0");
-    check_str("k.conf", &text).unwrap();
+    assert_error(
+        &text,
+        1,
+        "an instance without `interface` is not supported yet",
+    );
 }
 
 #[test]
@@ -488,7 +493,42 @@ fn duplicate_vrid_on_one_interface_and_family() {
     assert_error(
         &text,
         13,
-        "instances `VI_1` and `VI_2` both use VRID 51 with IPv4 on interface eth0",
+        "VRID 51 on interface eth0 (IPv4) is already used by instance `VI_1`: a VRID must be \
+         unique per interface and address family (first at /etc/keepalived/keepalived.conf:4)",
+    );
+    // Unicast with disjoint peers, which keepalived allows, collides in the
+    // datapath's (interface, family, VRID) key all the same.
+    let peers = |p: &str| format!("  unicast_peer {{\n    {p}\n  }}");
+    let second = instance_text(&peers("198.18.50.3"))
+        .replace("VI_1", "VI_2")
+        .replace("198.18.50.1", "198.18.50.9");
+    let text = format!("{}{}", instance_text(&peers("198.18.50.2")), second);
+    assert_error(&text, 15, "VRID 51 on interface eth0 (IPv4)");
+}
+
+#[test]
+fn duplicate_vips_within_and_across_instances() {
+    let twice = instance_text("").replace(
+        "    198.18.50.1/24\n",
+        "    198.18.50.1/24\n    198.18.50.1/32\n",
+    );
+    assert_error(
+        &twice,
+        8,
+        "VIP 198.18.50.1 is listed twice in this instance: an address belongs to one \
+         instance, once (first at /etc/keepalived/keepalived.conf:7)",
+    );
+    // In another instance, excluded or not.
+    let second = instance_text("")
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 51", "virtual_router_id 52")
+        .replace("virtual_ipaddress ", "virtual_ipaddress_excluded ");
+    let text = format!("{}{}", instance_text(""), second);
+    assert_error(
+        &text,
+        16,
+        "VIP 198.18.50.1 is already a VIP of instance `VI_1`: an address belongs to one \
+         instance, once (first at /etc/keepalived/keepalived.conf:7)",
     );
 }
 
