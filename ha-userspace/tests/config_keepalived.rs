@@ -661,6 +661,54 @@ fn v3_advert_int_is_rounded_to_centiseconds() {
 }
 
 #[test]
+fn auth_type_pass_needs_a_password() {
+    assert_error(
+        &instance_text("  authentication {\n    auth_type PASS\n  }"),
+        6,
+        "auth_type PASS needs an auth_pass",
+    );
+}
+
+/// A password no message may contain.
+const SECRET: &str = "Zq7wXk";
+
+#[test]
+fn the_password_is_never_in_a_message_or_debug_output() {
+    let auth = |body: &str| {
+        instance_text(&format!(
+            "  authentication {{\n    auth_type PASS\n{body}\n  }}"
+        ))
+    };
+    let texts = [
+        // Truncated, with extra words, in an unclosed block, with other errors.
+        auth(&format!("    auth_pass {SECRET}{SECRET}")),
+        auth(&format!("    auth_pass {SECRET} {SECRET}2")),
+        auth(&format!("    auth_pass {SECRET} {{")),
+        auth(&format!("    auth_pass {SECRET}\n    auth_pass {SECRET}")).replace("priority", "x"),
+        auth(&format!("    auth_pass {SECRET}"))
+            .replace("virtual_router_id 51", "virtual_router_id 0"),
+        auth(&format!("    auth_pass \"{SECRET}")),
+    ];
+    for text in &texts {
+        assert!(text.contains(SECRET));
+        let shown = match check_str("k.conf", text) {
+            Ok(l) => format!("{l:?}{:?}", l.warnings),
+            Err(e) => format!("{e}{e:?}"),
+        };
+        assert!(!shown.contains(SECRET), "{text}\n{shown}");
+    }
+    // A good config: read, used, and still not in its Debug form.
+    let l = check_str("k.conf", &auth(&format!("    auth_pass {SECRET}"))).unwrap();
+    assert_eq!(
+        l.config.instances[0].auth,
+        Auth::Pass {
+            password: SECRET.into()
+        }
+    );
+    assert!(!format!("{l:?}{:#?}", l.config).contains(SECRET));
+}
+
+#[test]
 fn long_password_is_truncated() {
     let text =
         instance_text("  authentication {\n    auth_type PASS\n    auth_pass longpassword123\n  }");
@@ -689,11 +737,6 @@ fn keepalived_fixups_warn() {
     let l = check_str("k.conf", &text).unwrap();
     assert_eq!(l.config.instances[0].auth, Auth::None);
     assert_eq!(warnings(&l)[0].0, 6);
-    // PASS without a password: off.
-    let w = warnings_of(&instance_text(
-        "  authentication {\n    auth_type PASS\n  }",
-    ));
-    assert_eq!(w[0].0, 6);
     // Set twice: the last wins.
     let l = check_str("k.conf", &instance_text("  priority 10\n  priority 20")).unwrap();
     assert_eq!(l.config.instances[0].priority, 20);

@@ -277,3 +277,24 @@ fn validation_warnings_point_at_the_key() {
     assert_eq!(l.warnings[0].line, 0);
     assert!(l.warnings[0].message.contains("no VRRP instances"));
 }
+
+#[test]
+fn the_password_is_never_in_a_message() {
+    let secret = "Zq7wXk";
+    let texts = [
+        format!("{BASE}[instances.auth]\ntype = \"pass\"\npassword = 31337\n"),
+        format!("{BASE}[instances.auth]\ntype = \"pass\"\npassword = [\"{secret}\"]\n"),
+        format!("{BASE}[instances.auth]\ntype = \"pass\"\npassword = \"{secret}{secret}\"\n"),
+        format!("{BASE}version = 3\n[instances.auth]\ntype = \"pass\"\npassword = \"{secret}\"\n"),
+    ];
+    for text in &texts {
+        let shown = match check_str("/etc/ha/ha.toml", text) {
+            Ok(l) => format!("{l:?}"),
+            Err(e) => format!("{e}{e:?}"),
+        };
+        assert!(
+            !shown.contains(secret) && !shown.contains("31337"),
+            "{text}\n{shown}"
+        );
+    }
+}

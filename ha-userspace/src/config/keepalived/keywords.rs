@@ -263,6 +263,20 @@ pub(crate) fn suggestion(word: &str, lists: &[&[&str]]) -> String {
         .unwrap_or_default()
 }
 
+/// Keywords whose arguments are secrets: never repeated in a message.
+const SECRET_KEYWORDS: &[&str] = &["auth_pass"];
+
+/// The words of a statement as a message may quote them: the arguments of a
+/// secret keyword (`auth_pass`) replaced by `…`.
+pub(crate) fn shown(words: &[String]) -> String {
+    match words {
+        [kw, rest @ ..] if SECRET_KEYWORDS.contains(&kw.as_str()) && !rest.is_empty() => {
+            format!("{kw} …")
+        }
+        _ => words.join(" "),
+    }
+}
+
 /// Levenshtein distance.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -282,6 +296,14 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_not_shown() {
+        let w = |s: &[&str]| s.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(shown(&w(&["auth_pass", "s3cret", "x"])), "auth_pass …");
+        assert_eq!(shown(&w(&["auth_pass"])), "auth_pass");
+        assert_eq!(shown(&w(&["priority", "5"])), "priority 5");
+    }
 
     #[test]
     fn suggests_near_keywords_only() {

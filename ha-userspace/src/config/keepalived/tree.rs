@@ -6,6 +6,7 @@
 //! first statement is `auth_type PASS`.
 
 use super::{
+    keywords::shown,
     lexer::Tok,
     source::{Pos, SrcLine},
 };
@@ -116,7 +117,7 @@ pub(crate) fn build(lines: &[SrcLine]) -> Result<Vec<Stmt>, Vec<BraceError>> {
         let frame = stack.pop().expect("checked by the loop");
         let what = frame
             .owner
-            .map(|(_, w)| format!(" (after `{}`)", w.join(" ")))
+            .map(|(_, w)| format!(" (after `{}`)", shown(&w)))
             .unwrap_or_default();
         errors.push(BraceError {
             pos: frame.open,
