@@ -303,3 +303,32 @@ fn deep_toml_is_an_error() {
     });
     assert_eq!(errs[0].line, 1, "{}", errs[0]);
 }
+
+#[test]
+fn long_unknown_words_cost_little() {
+    // Each used to be compared with every keyword at full length: minutes.
+    let word = "q".repeat(16_000);
+    let text = format!(
+        "global_defs {{\n{}}}\n{INSTANCE}",
+        format!("{word}\n").repeat(50)
+    );
+    let l = within(20, move || check_str("k.conf", &text).unwrap());
+    assert_eq!(l.warnings.len(), 50);
+    assert!(l.warnings[0].message.len() < 1024, "{}", l.warnings[0]);
+}
+
+#[test]
+fn a_flood_of_problems_is_summed_up() {
+    let text = format!("{INSTANCE}{}", "}\n".repeat(3000));
+    let errs = within(30, move || check_str("k.conf", &text).unwrap_err().0);
+    assert_eq!(errs.len(), 1001);
+    assert!(
+        errs.iter()
+            .any(|e| e.message == "2000 more errors are not shown (only the first 1000 are)"),
+        "{}",
+        errs[0]
+    );
+    let text = format!("{INSTANCE}{}", "frobnicate\n".repeat(3000));
+    let l = within(30, move || check_str("k.conf", &text).unwrap());
+    assert_eq!(l.warnings.len(), 1001);
+}

@@ -93,6 +93,7 @@ impl Options {
                 (read.config, read.files)
             }
         };
+        diags.finish(path);
         let by_place = |file: &Path, line: usize| (file_rank(&files, file), line);
         match config {
             Some(config) if diags.errors.is_empty() => {

@@ -48,7 +48,7 @@ pub(crate) fn expand(pattern: &str, base: &Path) -> Result<Vec<PathBuf>, String>
         }
         if out.len() > MAX_MATCHES {
             return Err(format!(
-                "matches more than {MAX_MATCHES} files; include fewer at a time"
+                "the pattern matches more than {MAX_MATCHES} files (include fewer at a time)"
             ));
         }
     }
@@ -60,7 +60,9 @@ pub(crate) fn expand(pattern: &str, base: &Path) -> Result<Vec<PathBuf>, String>
 /// Works through a stack rather than recursion so that no pattern can
 /// exhaust the call stack.
 fn braces(pattern: &str) -> Result<Vec<String>, String> {
-    let too_many = || format!("brace alternatives expand to more than {MAX_ALTERNATIVES} patterns");
+    let too_many = || {
+        format!("the pattern's brace alternatives expand to more than {MAX_ALTERNATIVES} patterns")
+    };
     let mut out = Vec::new();
     let mut todo = vec![pattern.to_string()];
     let mut steps = 0;
@@ -146,8 +148,8 @@ fn walk(pattern: &Path, budget: &mut usize) -> Result<Vec<PathBuf>, String> {
             for entry in entries.flatten() {
                 *budget = budget.checked_sub(1).ok_or_else(|| {
                     format!(
-                        "looks at more than {MAX_ENTRIES} directory entries; \
-                         use a narrower pattern"
+                        "the pattern looks at more than {MAX_ENTRIES} directory entries \
+                         (use a narrower one)"
                     )
                 })?;
                 let name = entry.file_name().to_string_lossy().into_owned();

@@ -253,9 +253,13 @@ pub(crate) const VIP_OPTIONS_LATER: &[(&str, bool)] = &[
 
 /// " (did you mean `x`?)" when a known keyword is within two edits of `word`.
 pub(crate) fn suggestion(word: &str, lists: &[&[&str]]) -> String {
+    // Lengths more than 2 apart are more than 2 edits apart: skipping them
+    // keeps a line-long word from costing its length times every keyword's.
+    let len = word.chars().count();
     lists
         .iter()
         .flat_map(|l| l.iter())
+        .filter(|k| k.len().abs_diff(len) <= 2)
         .map(|k| (edit_distance(word, k), *k))
         .filter(|&(d, _)| d > 0 && d <= 2)
         .min()
@@ -312,5 +316,14 @@ mod tests {
             " (did you mean `priority`?)"
         );
         assert_eq!(suggestion("frobnicate", &[INSTANCE_SUPPORTED]), "");
+        assert_eq!(
+            suggestion("priori", &[INSTANCE_SUPPORTED]),
+            " (did you mean `priority`?)"
+        );
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            assert_eq!(suggestion(&"q".repeat(16_000), &[INSTANCE_SUPPORTED]), "");
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
     }
 }

@@ -162,7 +162,8 @@ impl Reader<'_> {
         let matches = match glob::expand(pattern, base) {
             Ok(m) => m,
             Err(why) => {
-                diags.error(&at, format!("include `{pattern}` {why}"));
+                // The reason first: a long pattern is cut in the message.
+                diags.error(&at, format!("include: {why}: `{pattern}`"));
                 return;
             }
         };
