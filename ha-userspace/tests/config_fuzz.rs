@@ -6,7 +6,8 @@
 //! its file has.
 //!
 //! Each property runs `HA_FUZZ_CASES` cases (default 32, so `cargo test`
-//! stays fast); a longer run:
+//! stays fast; the stretched soups, megabytes each, a quarter of that); a
+//! longer run:
 //!
 //! ```text
 //! HA_FUZZ_CASES=100000 cargo test --release -p ha-userspace --test config_fuzz
@@ -94,8 +95,10 @@ fn cases() -> u32 {
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: cases(),
-        // Shrinking re-runs cases; a failure prints its input anyway.
+        // Shrinking re-runs cases, slow ones too; a failure prints its input
+        // anyway.
         max_shrink_iters: 256,
+        max_shrink_time: 30_000,
         failure_persistence: None,
         ..ProptestConfig::default()
     }
@@ -284,6 +287,35 @@ fn soup() -> impl Strategy<Value = String> {
     .prop_map(|toks| toks.into_iter().flat_map(|(t, s)| [t, s]).collect())
 }
 
+/// A soup whose tokens repeat up to thousands of times, and such runs again
+/// up to a hundred times: long words, long lines, deep nesting, many lines —
+/// what shows time or memory growing faster than the input. At most 512 KiB,
+/// which a linear reader in a debug build reads well within the deadline.
+fn stretched_soup() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            prop::sample::select(VOCABULARY),
+            1usize..4096,
+            prop::sample::select(&[" ", "", "\n"][..]),
+            1usize..100,
+        ),
+        0..16,
+    )
+    .prop_map(|parts| {
+        let mut text = String::new();
+        for (t, n, sep, m) in parts {
+            let run = format!("{}\n", format!("{t}{sep}").repeat(n));
+            for _ in 0..m {
+                if text.len() + run.len() > 512 << 10 {
+                    return text;
+                }
+                text.push_str(&run);
+            }
+        }
+        text
+    })
+}
+
 /// The configurations under tests/data/config: (path, text).
 fn corpus() -> Vec<(PathBuf, String)> {
     fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
@@ -399,6 +431,16 @@ proptest! {
         // In place, so that relative includes find their files.
         read(path, mutated.clone())?;
         read(&path.with_extension("toml"), mutated)?;
+    }
+}
+
+proptest! {
+    // Inputs up to megabytes: a quarter of the cases.
+    #![proptest_config(ProptestConfig { cases: cases().div_ceil(4), ..config() })]
+
+    #[test]
+    fn stretched_token_soups(text in stretched_soup()) {
+        read_both(&scratch(), &text)?;
     }
 }
 
