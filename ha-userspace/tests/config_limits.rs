@@ -332,3 +332,17 @@ fn a_flood_of_problems_is_summed_up() {
     let l = within(30, move || check_str("k.conf", &text).unwrap());
     assert_eq!(l.warnings.len(), 1001);
 }
+
+#[test]
+fn a_million_words_are_refused() {
+    // Under the size limits (2.2 MiB, lines of 16000 bytes), over the word limit.
+    let line = format!("{}\n", "a ".repeat(8000));
+    let text = format!("global_defs {{\n{}}}\n", line.repeat(140));
+    let errs = within(30, move || check_str("k.conf", &text).unwrap_err().0);
+    assert!(
+        errs.iter()
+            .any(|e| e.line == 133 && e.message.contains("more than 1048576 words and braces")),
+        "{}",
+        ConfigErrors(errs)
+    );
+}
