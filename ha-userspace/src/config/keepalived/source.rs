@@ -11,6 +11,12 @@
 //! Conditional lines are resolved here too (keepalived.conf(5), "Conditional
 //! configuration"): a line starting `@ID` is kept only when ID is the
 //! config-id, `@^ID` only when it is not, so one file can serve both nodes.
+//!
+//! A file may include anything, so reading is bounded: files are read with
+//! `config::read` (regular files only, each at most 4 MiB), a loop back into
+//! a file being read is an error, and reading stops with an error at
+//! [`MAX_FILES`] files, [`MAX_TOTAL_BYTES`] bytes or [`MAX_TOKENS`] tokens
+//! in all, so that includes fanning out at every level end quickly too.
 
 use std::{
     collections::HashSet,
