@@ -857,3 +857,23 @@ fn keepalived_to_toml_to_config_is_the_same() {
         assert_converts(f);
     }
 }
+
+#[test]
+fn no_more_instances_than_the_xdp_maps_hold() {
+    let max = ha_common::maps::MAX_INSTANCES as usize;
+    let text: String = (0..=max)
+        .map(|k| {
+            format!(
+                "vrrp_instance I{k} {{\n  interface e{}\n  virtual_router_id {}\n}}\n",
+                k / 255,
+                k % 255 + 1
+            )
+        })
+        .collect();
+    // The instance one too many, at its header line.
+    assert_error(
+        &text,
+        4 * max + 1,
+        "1025 instances are configured; ha runs at most 1024 (the size of the XDP INSTANCES map)",
+    );
+}
