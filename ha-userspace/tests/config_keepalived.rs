@@ -706,6 +706,24 @@ fn the_password_is_never_in_a_message_or_debug_output() {
         }
     );
     assert!(!format!("{l:?}{:#?}", l.config).contains(SECRET));
+    // Nor in the forms it takes on the wire and in the XDP map.
+    let data = l.config.instances[0].auth.wire_data();
+    let wire = format!("{:?}", ha::wire::Auth::Password(data));
+    let map = format!(
+        "{:?}",
+        ha_common::maps::InstanceConf {
+            auth_type: 1,
+            auth_data: data,
+            ..Default::default()
+        }
+    );
+    for shown in [wire, map] {
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(
+            !shown.contains(SECRET) && !shown.contains("90, 113, 55"),
+            "{shown}"
+        );
+    }
 }
 
 #[test]
