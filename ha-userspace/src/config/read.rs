@@ -43,7 +43,8 @@ pub(crate) fn read_file(path: &Path) -> Result<String, ReadError> {
     regular(&meta)?;
     let file = File::options()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        // Never wait for a writer, never become a terminal's controller.
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map_err(|e| ReadError::whole(format!("cannot read: {e}")))?;
     let meta = file
