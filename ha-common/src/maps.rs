@@ -151,9 +151,10 @@ impl InstanceKey {
 /// What the XDP program needs to know about one of our instances.
 ///
 /// 56 bytes. Writer: the controller, which rewrites the whole value whenever
-/// something changes (state, priority after tracking, the preempt hold).
+/// something changes (state, priority after tracking, the preempt hold). Its
+/// `Debug` leaves the password out.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct InstanceConf {
     /// [`state::INIT`], [`state::BACKUP`] or [`state::MASTER`].
     pub state: u32,
@@ -192,6 +193,25 @@ pub struct InstanceConf {
     /// VRRPv2 password (type 1), zero-padded to 8 bytes; v2 adverts must carry
     /// the same bytes.
     pub auth_data: [u8; 8],
+}
+
+impl core::fmt::Debug for InstanceConf {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("InstanceConf")
+            .field("state", &self.state)
+            .field("priority", &self.priority)
+            .field("version", &self.version)
+            .field("preempt", &self.preempt)
+            .field("flags", &self.flags)
+            .field("advert_int_cs", &self.advert_int_cs)
+            .field("mac", &self.mac)
+            .field("preempt_hold_until_ns", &self.preempt_hold_until_ns)
+            .field("own_addr", &self.own_addr)
+            .field("auth_type", &self.auth_type)
+            .field("slot", &self.slot)
+            .field("auth_data", &format_args!("<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A [`BY_VRID_MAP`] value: the one instance of a family and VRID, or a pointer

@@ -114,3 +114,30 @@ fn run_names_a_missing_interface_and_exits_non_zero() {
         "the error does not name the interface: {stderr}"
     );
 }
+
+#[test]
+fn check_config_never_prints_the_password() {
+    let secret = "Zq7wXk";
+    let conf = |extra: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 9\n{extra}  authentication {{\n    auth_type PASS\n    auth_pass {secret}{secret} extra\n  }}\n  virtual_ipaddress {{\n    198.18.1.100/24\n  }}\n}}\n"
+        )
+    };
+    for (name, text, ok) in [
+        ("pw-ok.conf", conf(""), true),
+        ("pw-bad.conf", conf("  priority 0\n"), false),
+    ] {
+        let file = Scratch::new(name, &text);
+        let out = ha().arg("check-config").arg(&file.0).output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.success(), ok, "{all}");
+        if ok {
+            assert!(all.contains("auth_pass"), "no truncation warning: {all}");
+        }
+        assert!(!all.contains(secret), "{all}");
+    }
+}

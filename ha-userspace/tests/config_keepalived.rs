@@ -469,14 +469,19 @@ fn ipv6_with_explicit_version_2() {
 }
 
 #[test]
-fn interface_required_without_unicast_peers() {
+fn interface_required_even_with_unicast_peers() {
     let text = instance_text("").replace("  interface eth0\n", "");
-    assert_error(&text, 1, "instance `VI_1` has no interface");
-    // With unicast peers and a dev on each VIP it is fine.
+    assert_error(&text, 1, "instance `VI_1` has no `interface`");
+    // keepalived runs this; the daemon cannot yet, and check-config says so in
+    // the daemon's words rather than accept it.
     let text = instance_text("  unicast_peer {\n    198.18.50.2\n  }")
         .replace("  interface eth0\n", "")
         .replace("198.18.50.1/24", "198.18.50.1/24 dev eth0");
-    check_str("k.conf", &text).unwrap();
+    assert_error(
+        &text,
+        1,
+        "an instance without `interface` is not supported yet",
+    );
 }
 
 #[test]
@@ -488,7 +493,42 @@ fn duplicate_vrid_on_one_interface_and_family() {
     assert_error(
         &text,
         13,
-        "instances `VI_1` and `VI_2` both use VRID 51 with IPv4 on interface eth0",
+        "VRID 51 on interface eth0 (IPv4) is already used by instance `VI_1`: a VRID must be \
+         unique per interface and address family (first at /etc/keepalived/keepalived.conf:4)",
+    );
+    // Unicast with disjoint peers, which keepalived allows, collides in the
+    // datapath's (interface, family, VRID) key all the same.
+    let peers = |p: &str| format!("  unicast_peer {{\n    {p}\n  }}");
+    let second = instance_text(&peers("198.18.50.3"))
+        .replace("VI_1", "VI_2")
+        .replace("198.18.50.1", "198.18.50.9");
+    let text = format!("{}{}", instance_text(&peers("198.18.50.2")), second);
+    assert_error(&text, 15, "VRID 51 on interface eth0 (IPv4)");
+}
+
+#[test]
+fn duplicate_vips_within_and_across_instances() {
+    let twice = instance_text("").replace(
+        "    198.18.50.1/24\n",
+        "    198.18.50.1/24\n    198.18.50.1/32\n",
+    );
+    assert_error(
+        &twice,
+        8,
+        "VIP 198.18.50.1 is listed twice in this instance: an address belongs to one \
+         instance, once (first at /etc/keepalived/keepalived.conf:7)",
+    );
+    // In another instance, excluded or not.
+    let second = instance_text("")
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 51", "virtual_router_id 52")
+        .replace("virtual_ipaddress ", "virtual_ipaddress_excluded ");
+    let text = format!("{}{}", instance_text(""), second);
+    assert_error(
+        &text,
+        16,
+        "VIP 198.18.50.1 is already a VIP of instance `VI_1`: an address belongs to one \
+         instance, once (first at /etc/keepalived/keepalived.conf:7)",
     );
 }
 
@@ -621,6 +661,72 @@ fn v3_advert_int_is_rounded_to_centiseconds() {
 }
 
 #[test]
+fn auth_type_pass_needs_a_password() {
+    assert_error(
+        &instance_text("  authentication {\n    auth_type PASS\n  }"),
+        6,
+        "auth_type PASS needs an auth_pass",
+    );
+}
+
+/// A password no message may contain.
+const SECRET: &str = "Zq7wXk";
+
+#[test]
+fn the_password_is_never_in_a_message_or_debug_output() {
+    let auth = |body: &str| {
+        instance_text(&format!(
+            "  authentication {{\n    auth_type PASS\n{body}\n  }}"
+        ))
+    };
+    let texts = [
+        // Truncated, with extra words, in an unclosed block, with other errors.
+        auth(&format!("    auth_pass {SECRET}{SECRET}")),
+        auth(&format!("    auth_pass {SECRET} {SECRET}2")),
+        auth(&format!("    auth_pass {SECRET} {{")),
+        auth(&format!("    auth_pass {SECRET}\n    auth_pass {SECRET}")).replace("priority", "x"),
+        auth(&format!("    auth_pass {SECRET}"))
+            .replace("virtual_router_id 51", "virtual_router_id 0"),
+        auth(&format!("    auth_pass \"{SECRET}")),
+    ];
+    for text in &texts {
+        assert!(text.contains(SECRET));
+        let shown = match check_str("k.conf", text) {
+            Ok(l) => format!("{l:?}{:?}", l.warnings),
+            Err(e) => format!("{e}{e:?}"),
+        };
+        assert!(!shown.contains(SECRET), "{text}\n{shown}");
+    }
+    // A good config: read, used, and still not in its Debug form.
+    let l = check_str("k.conf", &auth(&format!("    auth_pass {SECRET}"))).unwrap();
+    assert_eq!(
+        l.config.instances[0].auth,
+        Auth::Pass {
+            password: SECRET.into()
+        }
+    );
+    assert!(!format!("{l:?}{:#?}", l.config).contains(SECRET));
+    // Nor in the forms it takes on the wire and in the XDP map.
+    let data = l.config.instances[0].auth.wire_data();
+    let wire = format!("{:?}", ha::wire::Auth::Password(data));
+    let map = format!(
+        "{:?}",
+        ha_common::maps::InstanceConf {
+            auth_type: 1,
+            auth_data: data,
+            ..Default::default()
+        }
+    );
+    for shown in [wire, map] {
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(
+            !shown.contains(SECRET) && !shown.contains("90, 113, 55"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
 fn long_password_is_truncated() {
     let text =
         instance_text("  authentication {\n    auth_type PASS\n    auth_pass longpassword123\n  }");
@@ -649,11 +755,6 @@ fn keepalived_fixups_warn() {
     let l = check_str("k.conf", &text).unwrap();
     assert_eq!(l.config.instances[0].auth, Auth::None);
     assert_eq!(warnings(&l)[0].0, 6);
-    // PASS without a password: off.
-    let w = warnings_of(&instance_text(
-        "  authentication {\n    auth_type PASS\n  }",
-    ));
-    assert_eq!(w[0].0, 6);
     // Set twice: the last wins.
     let l = check_str("k.conf", &instance_text("  priority 10\n  priority 20")).unwrap();
     assert_eq!(l.config.instances[0].priority, 20);
@@ -773,4 +874,24 @@ fn keepalived_to_toml_to_config_is_the_same() {
     ] {
         assert_converts(f);
     }
+}
+
+#[test]
+fn no_more_instances_than_the_xdp_maps_hold() {
+    let max = ha_common::maps::MAX_INSTANCES as usize;
+    let text: String = (0..=max)
+        .map(|k| {
+            format!(
+                "vrrp_instance I{k} {{\n  interface e{}\n  virtual_router_id {}\n}}\n",
+                k / 255,
+                k % 255 + 1
+            )
+        })
+        .collect();
+    // The instance one too many, at its header line.
+    assert_error(
+        &text,
+        4 * max + 1,
+        "1025 instances are configured; ha runs at most 1024 (the size of the XDP INSTANCES map)",
+    );
 }

@@ -213,7 +213,7 @@ fn validation_errors_point_at_the_key() {
     assert_error(
         &BASE.replace("interface = \"eth0\"\n", ""),
         1,
-        "instance `a` has no interface",
+        "instance `a` has no `interface`: an instance without `interface` is not supported yet",
     );
     let second = BASE
         .replace("\"a\"", "\"b\"")
@@ -221,7 +221,17 @@ fn validation_errors_point_at_the_key() {
     assert_error(
         &format!("{BASE}\n{second}"),
         12,
-        "both use VRID 1 with IPv4 on interface eth0",
+        "VRID 1 on interface eth0 (IPv4) is already used by instance `a`: a VRID must be \
+         unique per interface and address family (first at /etc/ha/ha.toml:4)",
+    );
+    let second = BASE
+        .replace("\"a\"", "\"b\"")
+        .replace("vrid = 1", "vrid = 2");
+    assert_error(
+        &format!("{BASE}\n{second}"),
+        14,
+        "VIP 198.18.60.1 is already a VIP of instance `a`: an address belongs to one \
+         instance, once (first at /etc/ha/ha.toml:6)",
     );
     assert_error(
         &format!("{BASE}version = 3\n[instances.auth]\ntype = \"pass\"\npassword = \"x\"\n"),
@@ -266,4 +276,25 @@ fn validation_warnings_point_at_the_key() {
     let l = check_str("ha.toml", "[global]\n").unwrap();
     assert_eq!(l.warnings[0].line, 0);
     assert!(l.warnings[0].message.contains("no VRRP instances"));
+}
+
+#[test]
+fn the_password_is_never_in_a_message() {
+    let secret = "Zq7wXk";
+    let texts = [
+        format!("{BASE}[instances.auth]\ntype = \"pass\"\npassword = 31337\n"),
+        format!("{BASE}[instances.auth]\ntype = \"pass\"\npassword = [\"{secret}\"]\n"),
+        format!("{BASE}[instances.auth]\ntype = \"pass\"\npassword = \"{secret}{secret}\"\n"),
+        format!("{BASE}version = 3\n[instances.auth]\ntype = \"pass\"\npassword = \"{secret}\"\n"),
+    ];
+    for text in &texts {
+        let shown = match check_str("/etc/ha/ha.toml", text) {
+            Ok(l) => format!("{l:?}"),
+            Err(e) => format!("{e}{e:?}"),
+        };
+        assert!(
+            !shown.contains(secret) && !shown.contains("31337"),
+            "{text}\n{shown}"
+        );
+    }
 }

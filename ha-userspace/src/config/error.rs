@@ -130,21 +130,72 @@ fn display_all(errors: &[ConfigError]) -> String {
         .join("\n")
 }
 
+/// At most this many errors, and as many warnings, are kept; the rest are
+/// counted. A file of a million bad lines is told so without holding a
+/// million messages.
+pub(crate) const MAX_REPORTED: usize = 1000;
+/// Messages are cut to this many bytes: they quote the user's words, and a
+/// word can be as long as a line.
+const MAX_MESSAGE_BYTES: usize = 512;
+
 /// Collects errors and warnings while a file is read.
 #[derive(Debug, Default)]
 pub(crate) struct Diagnostics {
     pub errors: Vec<ConfigError>,
     pub warnings: Vec<Warning>,
+    errors_dropped: usize,
+    warnings_dropped: usize,
 }
 
 impl Diagnostics {
     pub fn error(&mut self, loc: &Loc, message: impl Into<String>) {
-        self.errors.push(ConfigError::at(loc, message));
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(ConfigError::at(loc, clip(message.into())));
+        } else {
+            self.errors_dropped += 1;
+        }
     }
 
     pub fn warn(&mut self, loc: &Loc, message: impl Into<String>) {
-        self.warnings.push(Warning::at(loc, message));
+        if self.warnings.len() < MAX_REPORTED {
+            self.warnings.push(Warning::at(loc, clip(message.into())));
+        } else {
+            self.warnings_dropped += 1;
+        }
     }
+
+    /// Says how many errors and warnings were left out, at `main` as a whole.
+    pub fn finish(&mut self, main: &Path) {
+        let at = Loc::new(main, 0);
+        if self.errors_dropped > 0 {
+            let n = self.errors_dropped;
+            self.errors.push(ConfigError::at(
+                &at,
+                format!("{n} more errors are not shown (only the first {MAX_REPORTED} are)"),
+            ));
+        }
+        if self.warnings_dropped > 0 {
+            let n = self.warnings_dropped;
+            self.warnings.push(Warning::at(
+                &at,
+                format!("{n} more warnings are not shown (only the first {MAX_REPORTED} are)"),
+            ));
+        }
+    }
+}
+
+/// `message` cut at a character boundary to at most [`MAX_MESSAGE_BYTES`],
+/// marked with `…` when cut.
+fn clip(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
 }
 
 #[cfg(test)]
@@ -159,5 +210,23 @@ mod tests {
         assert_eq!(e.to_string(), "x.conf: cannot read");
         let w = Warning::at(&Loc::new("x.conf", 3), "ignored");
         assert_eq!(w.to_string(), "x.conf:3: warning: ignored");
+    }
+
+    #[test]
+    fn bounded_in_count_and_length() {
+        let mut d = Diagnostics::default();
+        for line in 1..=MAX_REPORTED + 5 {
+            d.error(&Loc::new("x.conf", line), "bad");
+            d.warn(&Loc::new("x.conf", line), "é".repeat(1000));
+        }
+        d.finish(Path::new("x.conf"));
+        assert_eq!(d.errors.len(), MAX_REPORTED + 1);
+        assert_eq!(
+            d.errors[MAX_REPORTED].to_string(),
+            "x.conf: 5 more errors are not shown (only the first 1000 are)"
+        );
+        assert_eq!(d.warnings.len(), MAX_REPORTED + 1);
+        assert!(d.warnings[0].message.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8());
+        assert!(d.warnings[0].message.ends_with("é…"));
     }
 }

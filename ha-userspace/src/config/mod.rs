@@ -7,12 +7,18 @@
 //!   `PATH:LINE: message`; [`Options`] for keepalived's config-id.
 //! - [`to_toml`]: the native TOML of a config (what `ha convert` prints).
 //! - [`validate()`]: the rules both formats share.
+//!
+//! Whatever the input, reading ends in a configuration or in errors with
+//! their file and line: never a panic, a hang or unbounded memory. Files are
+//! read through `read` (regular files only, at most [`MAX_FILE_BYTES`]) and
+//! the keepalived reader bounds includes, lines and nesting.
 
 mod detect;
 pub mod error;
 mod keepalived;
 pub mod model;
 mod native;
+mod read;
 pub mod validate;
 pub mod vip;
 
@@ -22,6 +28,7 @@ pub use detect::{Format, detect_format};
 pub use error::{ConfigError, ConfigErrors, Loc, Warning};
 pub use model::{Auth, Config, Datapath, Garp, Global, Handover, Instance};
 pub use native::to_toml;
+pub use read::MAX_FILE_BYTES;
 pub use validate::validate;
 pub use vip::Vip;
 
@@ -62,12 +69,8 @@ impl Options {
     /// for `ha check-config`. The error list is never empty.
     pub fn check(&self, path: impl AsRef<Path>) -> Result<Loaded, ConfigErrors> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError::at(
-                &Loc::new(path, 0),
-                format!("cannot read: {e}"),
-            )])
-        })?;
+        let text = read::read_file(path)
+            .map_err(|e| ConfigErrors(vec![ConfigError::at(&Loc::new(path, e.line), e.message)]))?;
         self.check_str(path, &text)
     }
 
@@ -76,6 +79,8 @@ impl Options {
     /// relative includes.
     pub fn check_str(&self, path: impl AsRef<Path>, text: &str) -> Result<Loaded, ConfigErrors> {
         let path = path.as_ref();
+        read::check_size(text.len())
+            .map_err(|e| ConfigErrors(vec![ConfigError::at(&Loc::new(path, 0), e.message)]))?;
         let format = detect_format(path, text);
         let mut diags = Diagnostics::default();
         let (config, files) = match format {
@@ -88,6 +93,7 @@ impl Options {
                 (read.config, read.files)
             }
         };
+        diags.finish(path);
         let by_place = |file: &Path, line: usize| (file_rank(&files, file), line);
         match config {
             Some(config) if diags.errors.is_empty() => {

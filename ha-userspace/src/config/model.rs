@@ -11,7 +11,7 @@
 //! (`preempt_delay_ms`, `master_delay_ms`), so a file never depends on a float
 //! or on a duration syntax the reader might not share.
 
-use std::{net::IpAddr, time::Duration};
+use std::{fmt, net::IpAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
@@ -132,8 +132,9 @@ pub struct Instance {
     pub handover: Handover,
 }
 
-/// Authentication carried in a VRRPv2 advert.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Authentication carried in a VRRPv2 advert. Its `Debug` leaves the
+/// password out: a `Config` is logged and printed.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Auth {
     /// No authentication (auth type 0). The only choice for VRRPv3.
@@ -145,6 +146,18 @@ pub enum Auth {
         /// The password, 1–8 bytes.
         password: String,
     },
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Pass { .. } => f
+                .debug_struct("Pass")
+                .field("password", &format_args!("<redacted>"))
+                .finish(),
+        }
+    }
 }
 
 impl Auth {

@@ -5,9 +5,12 @@
 //! line (a keepalived keyword, a TOML key), so the user sees `PATH:LINE:` for
 //! problems found here just as for syntax errors.
 //!
-//! The rules are RFC 9568 / RFC 3768 limits plus keepalived's own checks:
-//! one family per advert, unique VRID per (interface, family) unless unicast
-//! peer sets are disjoint, an interface unless the instance is unicast.
+//! The rules are RFC 9568 / RFC 3768 limits, keepalived's own checks (one
+//! family per advert) and what the daemon can run: a VRID unique per
+//! (interface, family) and a VIP in one place only, because both datapaths
+//! look an advert up by those keys and a VIP up by its address; an
+//! interface on every instance; no more instances and VIPs than the XDP maps
+//! hold.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -20,6 +23,7 @@ use super::{
     model::{Auth, Config, Instance},
     vip::{Vip, max_prefix},
 };
+use ha_common::maps::{INSTANCES_MAP, MAX_INSTANCES, MAX_VIPS, VIPS_MAP};
 
 /// How bad an [`Issue`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +92,9 @@ pub struct Issue {
     pub site: Site,
     /// What is wrong.
     pub message: String,
+    /// For a duplicate: where the same thing was first written, so the user
+    /// sees both places.
+    pub first: Option<Site>,
 }
 
 /// Maps a [`Site`] to a file and line; implemented by each reader.
@@ -99,9 +106,13 @@ pub(crate) trait Locate {
 pub(crate) fn report(issues: Vec<Issue>, at: &dyn Locate, diags: &mut Diagnostics) {
     for issue in issues {
         let loc = at.locate(issue.site);
+        let message = match issue.first {
+            Some(first) => format!("{} (first at {})", issue.message, at.locate(first)),
+            None => issue.message,
+        };
         match issue.severity {
-            Severity::Error => diags.error(&loc, issue.message),
-            Severity::Warning => diags.warn(&loc, issue.message),
+            Severity::Error => diags.error(&loc, message),
+            Severity::Warning => diags.warn(&loc, message),
         }
     }
 }
@@ -113,7 +124,7 @@ pub const MAX_ADVERT_INT_V2_S: u16 = 255;
 /// keepalived's limit on `preempt_delay`.
 pub const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
 /// The address count in an advert is one byte.
-pub const MAX_VIPS: usize = 255;
+pub const MAX_ADVERT_VIPS: usize = 255;
 /// Linux interface names are at most IFNAMSIZ - 1 bytes.
 const MAX_IFNAME: usize = 15;
 
@@ -131,6 +142,7 @@ pub fn validate(config: &Config) -> Vec<Issue> {
         v.instance(index, inst);
     }
     v.cross_instance(config);
+    v.map_capacity(config);
     v.issues
 }
 
@@ -145,6 +157,17 @@ impl Validator {
             severity,
             site,
             message: message.into(),
+            first: None,
+        });
+    }
+
+    /// An error about a second occurrence of something first written at `first`.
+    fn duplicate(&mut self, site: Site, first: Site, message: impl Into<String>) {
+        self.issues.push(Issue {
+            severity: Severity::Error,
+            site,
+            message: message.into(),
+            first: Some(first),
         });
     }
 
@@ -253,6 +276,10 @@ impl Validator {
         }
     }
 
+    /// Every instance needs its interface: the daemon opens its socket and
+    /// attaches XDP there. keepalived lets a unicast instance leave it out;
+    /// the daemon cannot run one yet, and `check-config` must say so rather
+    /// than accept what `run` then refuses.
     fn interface(&mut self, index: usize, inst: &Instance) {
         let at = |field| Site::Instance { index, field };
         match &inst.interface {
@@ -261,25 +288,14 @@ impl Validator {
                     self.error(at(Field::Interface), format!("interface `{name}`: {why}"));
                 }
             }
-            None if inst.unicast_peers.is_empty() => self.error(
+            None => self.error(
                 at(Field::Whole),
                 format!(
-                    "instance `{}` has no interface; one is required unless unicast peers are listed",
+                    "instance `{}` has no `interface`: an instance without `interface` is not \
+                     supported yet",
                     inst.name
                 ),
             ),
-            None => {
-                for (i, vip) in inst.vips.iter().enumerate() {
-                    if vip.dev.is_none() {
-                        self.error(
-                            at(Field::Vip(i)),
-                            format!(
-                                "VIP {vip} has no dev and the instance has no interface to put it on"
-                            ),
-                        );
-                    }
-                }
-            }
         }
     }
 
@@ -296,7 +312,6 @@ impl Validator {
             );
         }
         let family_v6 = inst.vips.first().map(|v| v.addr.is_ipv6());
-        let mut seen = HashSet::new();
         for (i, vip) in inst.vips.iter().enumerate() {
             self.vip(at(Field::Vip(i)), vip);
             if Some(vip.addr.is_ipv6()) != family_v6 {
@@ -313,17 +328,11 @@ impl Validator {
                     ),
                 );
             }
-            if !seen.insert(vip.addr) {
-                self.warn(
-                    at(Field::Vip(i)),
-                    format!("VIP {} is listed twice", vip.addr),
-                );
-            }
-            if i == MAX_VIPS {
+            if i == MAX_ADVERT_VIPS {
                 self.error(
                     at(Field::Vip(i)),
                     format!(
-                        "more than {MAX_VIPS} VIPs: an advert's address count is one byte; \
+                        "more than {MAX_ADVERT_VIPS} VIPs: an advert's address count is one byte; \
                          move the rest to virtual_ipaddress_excluded (excluded_vips)"
                     ),
                 );
@@ -331,12 +340,6 @@ impl Validator {
         }
         for (i, vip) in inst.excluded_vips.iter().enumerate() {
             self.vip(at(Field::ExcludedVip(i)), vip);
-            if !seen.insert(vip.addr) {
-                self.warn(
-                    at(Field::ExcludedVip(i)),
-                    format!("VIP {} is listed twice", vip.addr),
-                );
-            }
         }
     }
 
@@ -408,17 +411,23 @@ impl Validator {
         }
     }
 
-    /// Names are unique; a VRID is unique per (interface, family) — the
-    /// receiving socket keepalived demultiplexes on — unless both instances are
-    /// unicast with disjoint peers, which keepalived also allows.
+    /// Names are unique. A VRID is unique per (interface, family): both
+    /// datapaths find an advert's instance by that key alone (the XDP
+    /// INSTANCES map, the socket's receive demux), so keepalived's exception
+    /// for unicast instances with disjoint peers cannot be run. An address is
+    /// a VIP of one instance only, once: the XDP VIPS map answers ARP for it
+    /// on behalf of one instance, and two masters would fight over it.
     fn cross_instance(&mut self, config: &Config) {
         let mut names: HashMap<&str, usize> = HashMap::new();
-        let mut vrids: HashMap<(Option<&str>, bool, u8), Vec<usize>> = HashMap::new();
+        let mut vrids: HashMap<(Option<&str>, bool, u8), usize> = HashMap::new();
+        let mut vips: HashMap<IpAddr, (usize, Field)> = HashMap::new();
         for (index, inst) in config.instances.iter().enumerate() {
-            if let Some(&first) = names.get(inst.name.as_str()) {
-                self.error(
+            let at = |field| Site::Instance { index, field };
+            match names.get(inst.name.as_str()) {
+                Some(&first) => self.duplicate(
+                    at(Field::Name),
                     Site::Instance {
-                        index,
+                        index: first,
                         field: Field::Name,
                     },
                     format!(
@@ -426,41 +435,114 @@ impl Validator {
                         inst.name,
                         first + 1
                     ),
-                );
-            } else {
-                names.insert(&inst.name, index);
+                ),
+                None => {
+                    names.insert(&inst.name, index);
+                }
             }
             let key = (inst.interface.as_deref(), inst.is_ipv6(), inst.vrid);
-            let earlier = vrids.entry(key).or_default();
-            if let Some(&other) = earlier
-                .iter()
-                .find(|&&j| !disjoint_unicast(&config.instances[j], inst))
-            {
-                self.error(
+            match vrids.get(&key) {
+                Some(&first) => self.duplicate(
+                    at(Field::Vrid),
                     Site::Instance {
-                        index,
+                        index: first,
                         field: Field::Vrid,
                     },
                     format!(
-                        "instances `{}` and `{}` both use VRID {} with {} on {}; \
-                         a VRID must be unique per interface and family",
-                        config.instances[other].name,
-                        inst.name,
+                        "VRID {} on {} ({}) is already used by instance `{}`: a VRID must be \
+                         unique per interface and address family",
                         inst.vrid,
-                        if inst.is_ipv6() { "IPv6" } else { "IPv4" },
                         inst.interface
                             .as_deref()
-                            .map_or("no interface".to_string(), |i| format!("interface {i}"))
+                            .map_or("no interface".to_string(), |i| format!("interface {i}")),
+                        if inst.is_ipv6() { "IPv6" } else { "IPv4" },
+                        config.instances[first].name,
                     ),
-                );
+                ),
+                None => {
+                    vrids.insert(key, index);
+                }
             }
-            earlier.push(index);
+            let listed = (inst.vips.iter().enumerate())
+                .map(|(i, v)| (v, Field::Vip(i)))
+                .chain(
+                    (inst.excluded_vips.iter().enumerate())
+                        .map(|(i, v)| (v, Field::ExcludedVip(i))),
+                );
+            for (vip, field) in listed {
+                match vips.get(&vip.addr) {
+                    Some(&(first, first_field)) => {
+                        let whose = if first == index {
+                            "is listed twice in this instance".to_string()
+                        } else {
+                            format!(
+                                "is already a VIP of instance `{}`",
+                                config.instances[first].name
+                            )
+                        };
+                        self.duplicate(
+                            at(field),
+                            Site::Instance {
+                                index: first,
+                                field: first_field,
+                            },
+                            format!(
+                                "VIP {} {whose}: an address belongs to one instance, once",
+                                vip.addr
+                            ),
+                        );
+                    }
+                    None => {
+                        vips.insert(vip.addr, (index, field));
+                    }
+                }
+            }
         }
     }
-}
 
-fn disjoint_unicast(a: &Instance, b: &Instance) -> bool {
-    a.is_unicast() && b.is_unicast() && a.unicast_peers.iter().all(|p| !b.unicast_peers.contains(p))
+    /// The XDP datapath keeps one INSTANCES (and PEERS) entry per instance and
+    /// one VIPS entry per VIP, in maps of a fixed size: refuse what would not
+    /// fit, at the first instance or VIP too many, rather than fail when the
+    /// daemon writes the maps.
+    fn map_capacity(&mut self, config: &Config) {
+        let max_instances = MAX_INSTANCES as usize;
+        if config.instances.len() > max_instances {
+            self.error(
+                Site::Instance {
+                    index: max_instances,
+                    field: Field::Whole,
+                },
+                format!(
+                    "{} instances are configured; ha runs at most {max_instances} \
+                     (the size of the XDP {INSTANCES_MAP} map)",
+                    config.instances.len()
+                ),
+            );
+        }
+        let max_vips = MAX_VIPS as usize;
+        let mut count = 0;
+        for (index, inst) in config.instances.iter().enumerate() {
+            let fields = (0..inst.vips.len())
+                .map(Field::Vip)
+                .chain((0..inst.excluded_vips.len()).map(Field::ExcludedVip));
+            for field in fields {
+                count += 1;
+                if count == max_vips + 1 {
+                    let total: usize = (config.instances.iter())
+                        .map(|i| i.vips.len() + i.excluded_vips.len())
+                        .sum();
+                    self.error(
+                        Site::Instance { index, field },
+                        format!(
+                            "{total} VIPs are configured (excluded ones included); ha runs at \
+                             most {max_vips} (the size of the XDP {VIPS_MAP} map)"
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+    }
 }
 
 fn family_name(addr: IpAddr) -> &'static str {
@@ -613,33 +695,51 @@ mod tests {
     }
 
     #[test]
-    fn interface_required_without_peers() {
+    fn interface_required_even_with_peers() {
         let mut i = inst("a", 1, "198.18.0.1");
         i.interface = None;
-        let c = Config {
-            instances: vec![i.clone()],
-            ..Config::default()
-        };
-        assert_eq!(errors(&c)[0].0, site(0, Field::Whole));
         i.unicast_peers.push("198.18.0.2".parse().unwrap());
         i.vips[0].dev = Some("eth0".into());
         let c = Config {
             instances: vec![i],
             ..Config::default()
         };
-        assert_eq!(errors(&c), vec![]);
+        let e = errors(&c);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, site(0, Field::Whole));
+        // The daemon's words, so check-config and run say the same.
+        assert!(
+            e[0].1
+                .contains("an instance without `interface` is not supported yet"),
+            "{}",
+            e[0].1
+        );
+    }
+
+    /// (site, first site) of each error.
+    fn duplicates(c: &Config) -> Vec<(Site, Option<Site>)> {
+        validate(c)
+            .into_iter()
+            .filter(|i| i.severity == Severity::Error)
+            .map(|i| (i.site, i.first))
+            .collect()
     }
 
     #[test]
-    fn duplicate_vrid_unless_disjoint_unicast() {
+    fn duplicate_vrid_on_one_interface_and_family() {
         let a = inst("a", 7, "198.18.0.1");
         let b = inst("b", 7, "198.18.0.2");
         let c = Config {
             instances: vec![a.clone(), b.clone()],
             ..Config::default()
         };
-        assert_eq!(errors(&c)[0].0, site(1, Field::Vrid));
-        // Other family on the same interface is another socket: fine.
+        assert_eq!(
+            duplicates(&c),
+            vec![(site(1, Field::Vrid), Some(site(0, Field::Vrid)))]
+        );
+        let msg = &errors(&c)[0].1;
+        assert!(msg.contains("VRID 7 on interface eth0 (IPv4)"), "{msg}");
+        // Another family on the same interface is another key: fine.
         let mut v6 = inst("b", 7, "2001:2::1");
         v6.version = 3;
         let c = Config {
@@ -647,7 +747,15 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(errors(&c), vec![]);
-        // Unicast with disjoint peers: fine, as in keepalived.
+        // Another interface: fine.
+        let mut other = b.clone();
+        other.interface = Some("eth1".into());
+        let c = Config {
+            instances: vec![a.clone(), other],
+            ..Config::default()
+        };
+        assert_eq!(errors(&c), vec![]);
+        // Unicast with disjoint peers still collides in the datapath's key.
         let (mut a, mut b) = (a, b);
         a.unicast_peers.push("198.18.0.10".parse().unwrap());
         b.unicast_peers.push("198.18.0.11".parse().unwrap());
@@ -655,7 +763,80 @@ mod tests {
             instances: vec![a, b],
             ..Config::default()
         };
-        assert_eq!(errors(&c), vec![]);
+        assert_eq!(errors(&c)[0].0, site(1, Field::Vrid));
+    }
+
+    #[test]
+    fn duplicate_vips_within_and_across_instances() {
+        let mut a = inst("a", 1, "198.18.0.1");
+        a.vips.push("198.18.0.1/24".parse().unwrap());
+        let mut b = inst("b", 2, "198.18.0.2");
+        b.excluded_vips.push("198.18.0.1".parse().unwrap());
+        let c = Config {
+            instances: vec![a, b],
+            ..Config::default()
+        };
+        assert_eq!(
+            duplicates(&c),
+            vec![
+                (site(0, Field::Vip(1)), Some(site(0, Field::Vip(0)))),
+                (site(1, Field::ExcludedVip(0)), Some(site(0, Field::Vip(0)))),
+            ]
+        );
+        let e = errors(&c);
+        assert!(
+            e[0].1.contains("listed twice in this instance"),
+            "{}",
+            e[0].1
+        );
+        assert!(
+            e[1].1.contains("already a VIP of instance `a`"),
+            "{}",
+            e[1].1
+        );
+    }
+
+    #[test]
+    fn no_more_instances_and_vips_than_the_maps_hold() {
+        let n = MAX_INSTANCES as usize + 1;
+        let instances: Vec<Instance> = (0..n)
+            .map(|k| {
+                let mut i = inst(&format!("i{k}"), (k % 255 + 1) as u8, "198.18.0.1");
+                i.interface = Some(format!("e{}", k / 255));
+                i.vips.clear();
+                i
+            })
+            .collect();
+        let c = Config {
+            instances,
+            ..Config::default()
+        };
+        assert_eq!(
+            errors(&c),
+            vec![(site(n - 1, Field::Whole), errors(&c)[0].1.clone())]
+        );
+        assert!(errors(&c)[0].1.contains("INSTANCES"));
+
+        // MAX_VIPS spread over instances of 255 (the advert limit) each.
+        let per = MAX_ADVERT_VIPS;
+        let total = MAX_VIPS as usize + 1;
+        let mut instances = Vec::new();
+        for k in 0..total.div_ceil(per) {
+            let mut i = inst(&format!("i{k}"), (k + 1) as u8, "198.18.0.1");
+            i.vips = (k * per..total.min((k + 1) * per))
+                .map(|n| Vip::new(IpAddr::from([10, 0, (n / 256) as u8, (n % 256) as u8]), 32))
+                .collect();
+            instances.push(i);
+        }
+        let c = Config {
+            instances,
+            ..Config::default()
+        };
+        let e = errors(&c);
+        let last = (total - 1) / per;
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, site(last, Field::Vip((total - 1) % per)));
+        assert!(e[0].1.contains("VIPS"), "{}", e[0].1);
     }
 
     #[test]

@@ -28,8 +28,9 @@ const ADVERT_TOS: u8 = 0xc0;
 ///
 /// RFC 3768 removed authentication; the fields stay for RFC 2338 compatibility
 /// and keepalived still sends a simple password with `auth_type PASS`. VRRPv3
-/// has no such fields, so a v3 advert is always `Auth::None`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// has no such fields, so a v3 advert is always `Auth::None`. Its `Debug`
+/// leaves the data out: a password is ours or a peer's secret.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Auth {
     /// Auth Type 0. The data is sent as zeros and ignored on receive
     /// (RFC 3768 §5.3.10).
@@ -45,6 +46,20 @@ pub enum Auth {
         /// The Authentication Data.
         data: [u8; AUTH_DATA_LEN],
     },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Password(_) => f.write_str("Password(<redacted>)"),
+            Auth::Other { auth_type, .. } => f
+                .debug_struct("Other")
+                .field("auth_type", auth_type)
+                .field("data", &format_args!("<redacted>"))
+                .finish(),
+        }
+    }
 }
 
 impl Auth {

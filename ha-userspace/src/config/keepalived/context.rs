@@ -3,6 +3,7 @@
 //! a block).
 
 use super::{
+    keywords::shown,
     source::{Files, Pos},
     tree::Stmt,
     values,
@@ -57,14 +58,21 @@ impl Ctx<'_> {
             }
             [v] => Some(v),
             [v, rest @ ..] => {
-                self.warn(
-                    stmt.pos,
+                let message = if shown(&stmt.words) == stmt.words.join(" ") {
                     format!(
                         "extra words after `{} {v}` are ignored: `{}`",
                         stmt.keyword(),
                         rest.join(" ")
-                    ),
-                );
+                    )
+                } else {
+                    // A secret: say how many words, not which.
+                    format!(
+                        "`{}` takes one word; the {} after it are ignored",
+                        stmt.keyword(),
+                        rest.len()
+                    )
+                };
+                self.warn(stmt.pos, message);
                 Some(v)
             }
         }

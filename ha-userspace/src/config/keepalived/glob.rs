@@ -1,11 +1,25 @@
 //! Expands `include` patterns the way glob(3) does for keepalived: `*`, `?`
 //! and `[…]` per path component, csh-style `{a,b}` alternatives, results
 //! sorted, dot files matched only by a pattern that starts with a dot.
+//!
+//! Patterns come from files ha is asked to check, so every step is bounded:
+//! brace expansion, directory entries looked at and files matched each have a
+//! limit, and matching a name takes time linear in pattern times name.
 
 use std::{
+    collections::HashSet,
     fs,
     path::{Component, Path, PathBuf},
 };
+
+/// At most this many patterns after brace expansion: `{a,b}{a,b}…` doubles
+/// with each group.
+const MAX_ALTERNATIVES: usize = 256;
+/// At most this many directory entries looked at for one pattern: `/*/*/*`
+/// would walk the whole file system.
+const MAX_ENTRIES: usize = 65_536;
+/// At most this many files matched by one pattern.
+pub(crate) const MAX_MATCHES: usize = 1024;
 
 /// Whether a pattern contains any glob syntax; a pattern without it names one
 /// file that must exist.
@@ -15,67 +29,99 @@ pub(crate) fn has_magic(pattern: &str) -> bool {
 
 /// All existing paths matching `pattern`, relative patterns taken from `base`.
 /// Each brace alternative is expanded in turn and its matches sorted, as
-/// glob(3) with GLOB_BRACE does; a path matched twice is listed once.
-pub(crate) fn expand(pattern: &str, base: &Path) -> Vec<PathBuf> {
+/// glob(3) with GLOB_BRACE does; a path matched twice is listed once. A
+/// pattern that expands, walks or matches beyond the limits above is refused
+/// with the reason.
+pub(crate) fn expand(pattern: &str, base: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out: Vec<PathBuf> = Vec::new();
-    for alt in braces(pattern) {
+    let mut seen = HashSet::new();
+    let mut budget = MAX_ENTRIES;
+    for alt in braces(pattern)? {
         let path = Path::new(&alt);
         let full = if path.is_absolute() {
             path.to_path_buf()
         } else {
             base.join(path)
         };
-        let mut matches = walk(&full);
+        let mut matches = walk(&full, &mut budget)?;
         matches.sort();
         for m in matches {
-            if !out.contains(&m) {
+            if seen.insert(m.clone()) {
                 out.push(m);
             }
         }
+        if out.len() > MAX_MATCHES {
+            return Err(format!(
+                "the pattern matches more than {MAX_MATCHES} files (include fewer at a time)"
+            ));
+        }
     }
-    out
+    Ok(out)
 }
 
-/// Expands the first `{a,b,…}` group (nested groups included) into one
-/// pattern per alternative, recursively. Unbalanced braces are literal.
-fn braces(pattern: &str) -> Vec<String> {
-    let bytes = pattern.as_bytes();
-    let Some(open) = pattern.find('{') else {
-        return vec![pattern.to_string()];
+/// Expands `{a,b,…}` groups (nested ones included), first group first, into
+/// one pattern per alternative, in order. Unbalanced braces are literal.
+/// Works through a stack rather than recursion so that no pattern can
+/// exhaust the call stack.
+fn braces(pattern: &str) -> Result<Vec<String>, String> {
+    let too_many = || {
+        format!("the pattern's brace alternatives expand to more than {MAX_ALTERNATIVES} patterns")
     };
-    let mut depth = 0;
+    let mut out = Vec::new();
+    let mut todo = vec![pattern.to_string()];
+    let mut steps = 0;
+    while let Some(p) = todo.pop() {
+        steps += 1;
+        if steps > 4 * MAX_ALTERNATIVES {
+            return Err(too_many());
+        }
+        let Some((open, commas, close)) = first_group(&p) else {
+            out.push(p);
+            if out.len() > MAX_ALTERNATIVES {
+                return Err(too_many());
+            }
+            continue;
+        };
+        let (head, tail) = (&p[..open], &p[close + 1..]);
+        let mut bounds = vec![open];
+        bounds.extend(commas);
+        bounds.push(close);
+        // Reversed onto the stack, so the first alternative comes out first.
+        for w in bounds.windows(2).rev() {
+            todo.push(format!("{head}{}{tail}", &p[w[0] + 1..w[1]]));
+        }
+        if todo.len() > MAX_ALTERNATIVES {
+            return Err(too_many());
+        }
+    }
+    Ok(out)
+}
+
+/// The first `{` of a pattern, the top-level commas of its group and its
+/// closing `}`; `None` without a balanced first group.
+fn first_group(pattern: &str) -> Option<(usize, Vec<usize>, usize)> {
+    let open = pattern.find('{')?;
+    let mut depth = 0usize;
     let mut commas = Vec::new();
-    let mut close = None;
-    for (i, &b) in bytes.iter().enumerate().skip(open) {
+    for (i, &b) in pattern.as_bytes().iter().enumerate().skip(open) {
         match b {
             b'{' => depth += 1,
             b'}' => {
                 depth -= 1;
                 if depth == 0 {
-                    close = Some(i);
-                    break;
+                    return Some((open, commas, i));
                 }
             }
             b',' if depth == 1 => commas.push(i),
             _ => {}
         }
     }
-    let Some(close) = close else {
-        return vec![pattern.to_string()];
-    };
-    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
-    let mut bounds = vec![open];
-    bounds.extend(commas);
-    bounds.push(close);
-    bounds
-        .windows(2)
-        .flat_map(|w| braces(&format!("{head}{}{tail}", &pattern[w[0] + 1..w[1]])))
-        .collect()
+    None
 }
 
 /// Matches a brace-free pattern component by component against the file
-/// system.
-fn walk(pattern: &Path) -> Vec<PathBuf> {
+/// system, looking at no more than `budget` directory entries in all.
+fn walk(pattern: &Path, budget: &mut usize) -> Result<Vec<PathBuf>, String> {
     let mut current = vec![PathBuf::new()];
     for comp in pattern.components() {
         let part = match comp {
@@ -104,6 +150,12 @@ fn walk(pattern: &Path) -> Vec<PathBuf> {
                 continue;
             };
             for entry in entries.flatten() {
+                *budget = budget.checked_sub(1).ok_or_else(|| {
+                    format!(
+                        "the pattern looks at more than {MAX_ENTRIES} directory entries \
+                         (use a narrower one)"
+                    )
+                })?;
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if name.starts_with('.') && !part.starts_with('.') {
                     continue;
@@ -116,27 +168,51 @@ fn walk(pattern: &Path) -> Vec<PathBuf> {
         current = next;
     }
     current.retain(|p| p.exists());
-    current
+    Ok(current)
 }
 
 /// Shell wildcard match of one name: `*`, `?`, `[set]`, `[!set]`/`[^set]`
-/// with ranges, `\x` for a literal x.
+/// with ranges, `\x` for a literal x. Time O(pattern × name): on a mismatch
+/// only the latest `*` takes one more byte (every other element matches
+/// exactly one byte, so no earlier choice needs revisiting).
 fn fnmatch(pat: &[u8], name: &[u8]) -> bool {
-    match pat.first() {
-        None => name.is_empty(),
-        Some(b'*') => (0..=name.len()).any(|i| fnmatch(&pat[1..], &name[i..])),
-        Some(b'?') => !name.is_empty() && fnmatch(&pat[1..], &name[1..]),
-        Some(b'[') => match (class(&pat[1..]), name.first()) {
-            (Some((set, negate, len)), Some(&c)) => {
-                in_class(set, c) != negate && fnmatch(&pat[1 + len..], &name[1..])
-            }
-            (None, Some(&c)) => c == b'[' && fnmatch(&pat[1..], &name[1..]),
-            (_, None) => false,
-        },
-        Some(b'\\') if pat.len() > 1 => {
-            name.first() == Some(&pat[1]) && fnmatch(&pat[2..], &name[1..])
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        if pat.get(p) == Some(&b'*') {
+            star = Some((p, n));
+            p += 1;
+            continue;
         }
-        Some(&p) => name.first() == Some(&p) && fnmatch(&pat[1..], &name[1..]),
+        if let Some(len) = one(&pat[p..], name[n]) {
+            p += len;
+            n += 1;
+            continue;
+        }
+        match star {
+            Some((sp, sn)) => {
+                star = Some((sp, sn + 1));
+                p = sp + 1;
+                n = sn + 1;
+            }
+            None => return false,
+        }
+    }
+    pat[p..].iter().all(|&b| b == b'*')
+}
+
+/// Whether the element at the start of `pat` (not a `*`) matches byte `c`,
+/// and if so its length in the pattern.
+fn one(pat: &[u8], c: u8) -> Option<usize> {
+    match pat {
+        [] => None,
+        [b'?', ..] => Some(1),
+        [b'[', rest @ ..] => match class(rest) {
+            Some((set, negate, len)) => (in_class(set, c) != negate).then_some(1 + len),
+            None => (c == b'[').then_some(1),
+        },
+        [b'\\', e, ..] => (*e == c).then_some(2),
+        [p, ..] => (*p == c).then_some(1),
     }
 }
 
@@ -193,12 +269,40 @@ mod tests {
 
     #[test]
     fn brace_alternatives() {
-        assert_eq!(braces("a{b,c}d"), vec!["abd", "acd"]);
+        assert_eq!(braces("a{b,c}d").unwrap(), vec!["abd", "acd"]);
         assert_eq!(
-            braces("{foo/{,cat,dog},bar}"),
+            braces("{foo/{,cat,dog},bar}").unwrap(),
             vec!["foo/", "foo/cat", "foo/dog", "bar"]
         );
-        assert_eq!(braces("a{b"), vec!["a{b"]);
+        assert_eq!(braces("a{b").unwrap(), vec!["a{b"]);
+        assert_eq!(braces("{a}{b,c}").unwrap(), vec!["ab", "ac"]);
+    }
+
+    #[test]
+    fn brace_explosions_are_refused() {
+        // 2^20 alternatives.
+        let e = braces(&"{a,b}".repeat(20)).unwrap_err();
+        assert!(e.contains("more than 256"), "{e}");
+        // Deep nesting with one alternative each: no recursion, a bound.
+        let deep = format!("{}x{}", "{".repeat(5000), "}".repeat(5000));
+        assert!(braces(&deep).is_err());
+        // Unbalanced: literal, at once.
+        assert_eq!(braces(&"{".repeat(5000)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn stars_do_not_backtrack_exponentially() {
+        let name = "a".repeat(200);
+        let pat = format!("{}b", "*a".repeat(60));
+        let t = std::time::Instant::now();
+        assert!(!fnmatch(pat.as_bytes(), name.as_bytes()));
+        assert!(fnmatch("*a".repeat(60).as_bytes(), name.as_bytes()));
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        assert!(fnmatch(b"*", b""));
+        assert!(fnmatch(b"a*b*c", b"axxbyyc"));
+        assert!(!fnmatch(b"a*b*c", b"axxbyy"));
+        assert!(fnmatch(b"*[", b"x["));
+        assert!(fnmatch(b"x\\", b"x\\"));
     }
 
     #[test]
@@ -208,17 +312,17 @@ mod tests {
         for f in ["b.conf", "a.conf", ".hidden.conf", "c.txt"] {
             fs::write(dir.join("conf.d").join(f), "").unwrap();
         }
-        let got = expand("conf.d/*.conf", &dir);
+        let got = expand("conf.d/*.conf", &dir).unwrap();
         assert_eq!(
             got,
             vec![dir.join("conf.d/a.conf"), dir.join("conf.d/b.conf")]
         );
-        let got = expand("conf.d/{c.txt,b.conf}", &dir);
+        let got = expand("conf.d/{c.txt,b.conf}", &dir).unwrap();
         assert_eq!(
             got,
             vec![dir.join("conf.d/c.txt"), dir.join("conf.d/b.conf")]
         );
-        assert!(expand("nothing/*.conf", &dir).is_empty());
+        assert!(expand("nothing/*.conf", &dir).unwrap().is_empty());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -28,8 +28,9 @@ pub(crate) enum AuthType {
 }
 
 /// Everything a `vrrp_instance` block says, with where it says it; `None`
-/// means not given (global default or keepalived's default applies).
-#[derive(Debug, Default)]
+/// means not given (global default or keepalived's default applies). No
+/// `Debug`: it holds the password.
+#[derive(Default)]
 pub(crate) struct RawInstance {
     pub name: String,
     pub pos: Pos,
@@ -270,10 +271,12 @@ fn truncate_password(ctx: &mut Ctx<'_>, pos: Pos, v: &str) -> String {
         end -= 1;
     }
     let kept = &v[..end];
+    // Never the password itself, not even its kept part: warnings end up in
+    // logs.
     ctx.warn(
         pos,
         format!(
-            "auth_pass is {} bytes; only the first 8 are used (`{kept}`), as in keepalived",
+            "auth_pass is {} bytes; only the first {end} are used, as in keepalived",
             v.len()
         ),
     );
@@ -475,8 +478,9 @@ fn fit_advert_int(ctx: &mut Ctx<'_>, us: u64, pos: Pos, version: u8) -> u16 {
     cs as u16
 }
 
-/// keepalived: `auth_type` without `auth_pass` turns authentication off with
-/// a warning, and VRRPv3 ignores authentication. ha cannot do IPsec AH.
+/// keepalived: `auth_pass` without `auth_type` turns authentication off with
+/// a warning, and VRRPv3 ignores authentication. ha cannot do IPsec AH, and
+/// refuses `auth_type PASS` without a password.
 fn resolve_auth(
     ctx: &mut Ctx<'_>,
     auth_type: &Option<(AuthType, Pos)>,
@@ -501,10 +505,14 @@ fn resolve_auth(
             );
             return Auth::None;
         }
+        // keepalived turns authentication off with a warning; the peers,
+        // configured with the password this file forgot, would then drop every
+        // advert of ours and both sides become master.
         (Some((AuthType::Pass, p)), None) => {
-            ctx.warn(
+            ctx.error(
                 *p,
-                "auth_type PASS without auth_pass: authentication is off, as in keepalived",
+                "auth_type PASS needs an auth_pass (1-8 characters) in the same \
+                 authentication block",
             );
             return Auth::None;
         }

@@ -253,14 +253,32 @@ pub(crate) const VIP_OPTIONS_LATER: &[(&str, bool)] = &[
 
 /// " (did you mean `x`?)" when a known keyword is within two edits of `word`.
 pub(crate) fn suggestion(word: &str, lists: &[&[&str]]) -> String {
+    // Lengths more than 2 apart are more than 2 edits apart: skipping them
+    // keeps a line-long word from costing its length times every keyword's.
+    let len = word.chars().count();
     lists
         .iter()
         .flat_map(|l| l.iter())
+        .filter(|k| k.len().abs_diff(len) <= 2)
         .map(|k| (edit_distance(word, k), *k))
         .filter(|&(d, _)| d > 0 && d <= 2)
         .min()
         .map(|(_, k)| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default()
+}
+
+/// Keywords whose arguments are secrets: never repeated in a message.
+const SECRET_KEYWORDS: &[&str] = &["auth_pass"];
+
+/// The words of a statement as a message may quote them: the arguments of a
+/// secret keyword (`auth_pass`) replaced by `…`.
+pub(crate) fn shown(words: &[String]) -> String {
+    match words {
+        [kw, rest @ ..] if SECRET_KEYWORDS.contains(&kw.as_str()) && !rest.is_empty() => {
+            format!("{kw} …")
+        }
+        _ => words.join(" "),
+    }
 }
 
 /// Levenshtein distance.
@@ -284,11 +302,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn secrets_are_not_shown() {
+        let w = |s: &[&str]| s.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(shown(&w(&["auth_pass", "s3cret", "x"])), "auth_pass …");
+        assert_eq!(shown(&w(&["auth_pass"])), "auth_pass");
+        assert_eq!(shown(&w(&["priority", "5"])), "priority 5");
+    }
+
+    #[test]
     fn suggests_near_keywords_only() {
         assert_eq!(
             suggestion("priorty", &[INSTANCE_SUPPORTED]),
             " (did you mean `priority`?)"
         );
         assert_eq!(suggestion("frobnicate", &[INSTANCE_SUPPORTED]), "");
+        assert_eq!(
+            suggestion("priori", &[INSTANCE_SUPPORTED]),
+            " (did you mean `priority`?)"
+        );
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            assert_eq!(suggestion(&"q".repeat(16_000), &[INSTANCE_SUPPORTED]), "");
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
     }
 }

@@ -43,13 +43,28 @@ pub(crate) const INCLUDE_KEYWORDS: &[&str] = &[
     "include", "includer", "includem", "includew", "includeb", "includea", "includet",
 ];
 
+/// The longest line read. Real lines are short; this bounds what one line
+/// can cost (a word, a quoted string, an include pattern) whatever it holds.
+pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024;
+
 /// Splits `text` into lines of tokens. Lines without tokens are left out; a
-/// line that cannot be split is reported and left out too.
+/// line that cannot be split, or is longer than [`MAX_LINE_BYTES`], is
+/// reported and left out too.
 pub(crate) fn lex(text: &str) -> (Vec<LexLine>, Vec<LexError>) {
     let mut lines = Vec::new();
     let mut errors = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
+        if raw.len() > MAX_LINE_BYTES {
+            errors.push(LexError {
+                line,
+                message: format!(
+                    "the line is {} bytes long; at most {MAX_LINE_BYTES} are read",
+                    raw.len()
+                ),
+            });
+            continue;
+        }
         match lex_line(raw) {
             Ok(toks) if toks.is_empty() => {}
             Ok(toks) => lines.push(LexLine { line, toks }),
@@ -240,6 +255,15 @@ mod tests {
             vec![w("include"), w("conf.d/my file.conf")]
         );
         assert_eq!(words("include"), vec![w("include")]);
+    }
+
+    #[test]
+    fn overlong_lines_are_refused() {
+        let text = format!("a\nb {}\nc\n", "x".repeat(MAX_LINE_BYTES));
+        let (lines, errors) = lex(&text);
+        assert_eq!(lines.iter().map(|l| l.line).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].message.contains("bytes long"), "{:?}", errors[0]);
     }
 
     #[test]

@@ -11,8 +11,15 @@
 //! Conditional lines are resolved here too (keepalived.conf(5), "Conditional
 //! configuration"): a line starting `@ID` is kept only when ID is the
 //! config-id, `@^ID` only when it is not, so one file can serve both nodes.
+//!
+//! A file may include anything, so reading is bounded: files are read with
+//! `config::read` (regular files only, each at most 4 MiB), a loop back into
+//! a file being read is an error, and reading stops with an error at
+//! [`MAX_FILES`] files, [`MAX_TOTAL_BYTES`] bytes or [`MAX_TOKENS`] tokens
+//! in all, so that includes fanning out at every level end quickly too.
 
 use std::{
+    collections::HashSet,
     fs,
     path::{Path, PathBuf},
 };
@@ -21,10 +28,21 @@ use super::{
     glob,
     lexer::{self, INCLUDE_KEYWORDS, Tok},
 };
-use crate::config::error::{Diagnostics, Loc};
+use crate::config::{
+    error::{Diagnostics, Loc},
+    read::{MAX_FILE_BYTES, read_file},
+};
 
 /// Deeper than this is taken to be an include loop.
 const MAX_DEPTH: usize = 32;
+/// At most this many files are read in all (an include read twice counts
+/// twice): includes that fan out at every level multiply.
+pub(crate) const MAX_FILES: usize = 1024;
+/// At most this many bytes are read in all, main file and includes.
+pub(crate) const MAX_TOTAL_BYTES: usize = 4 * MAX_FILE_BYTES as usize;
+/// At most this many tokens are kept in all: what memory the token lines and
+/// the statement tree take is proportional to it.
+pub(crate) const MAX_TOKENS: usize = 1 << 20;
 
 /// A position: an index into [`Files`] and a 1-based line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,6 +96,10 @@ pub(crate) fn read_text(
         lines: Vec::new(),
         stack: Vec::new(),
         config_id,
+        bytes: text.len(),
+        tokens: 0,
+        stopped: false,
+        loops: HashSet::new(),
     };
     reader.file(path, text, diags);
     (reader.files, reader.lines)
@@ -89,6 +111,14 @@ struct Reader<'a> {
     lines: Vec<SrcLine>,
     /// Canonical paths of the files being read, outermost first.
     stack: Vec<PathBuf>,
+    /// Bytes read so far, all files.
+    bytes: usize,
+    /// Tokens kept so far, all files.
+    tokens: usize,
+    /// A limit was reached and reported: nothing more is read.
+    stopped: bool,
+    /// Include loops reported: where, and the file included again.
+    loops: HashSet<(Loc, PathBuf)>,
 }
 
 impl Reader<'_> {
@@ -101,7 +131,19 @@ impl Reader<'_> {
             diags.error(&Loc::new(path, e.line), e.message);
         }
         for l in lines {
+            if self.stopped {
+                break;
+            }
             let pos = Pos { file, line: l.line };
+            self.tokens += l.toks.len();
+            if self.tokens > MAX_TOKENS {
+                self.stop(
+                    &Loc::new(path, l.line),
+                    format!("the configuration has more than {MAX_TOKENS} words and braces"),
+                    diags,
+                );
+                break;
+            }
             let Some(toks) = conditional(l.toks, self.config_id) else {
                 continue;
             };
@@ -123,7 +165,14 @@ impl Reader<'_> {
             return;
         };
         let base = from.parent().unwrap_or(Path::new("."));
-        let matches = glob::expand(pattern, base);
+        let matches = match glob::expand(pattern, base) {
+            Ok(m) => m,
+            Err(why) => {
+                // The reason first: a long pattern is cut in the message.
+                diags.error(&at, format!("include: {why}: `{pattern}`"));
+                return;
+            }
+        };
         if matches.is_empty() {
             if glob::has_magic(pattern) {
                 diags.warn(&at, format!("include `{pattern}` matches no file"));
@@ -139,30 +188,66 @@ impl Reader<'_> {
             return;
         }
         for m in matches {
-            if m.is_dir() {
-                diags.error(&at, format!("include `{}`: is a directory", m.display()));
-                continue;
+            if self.stopped {
+                return;
             }
             let canon = fs::canonicalize(&m).unwrap_or_else(|_| m.clone());
             if self.stack.contains(&canon) {
-                diags.error(
-                    &at,
-                    format!(
-                        "include `{}` includes itself (an include loop)",
-                        m.display()
-                    ),
-                );
+                // Once per place and file: includes that fan out meet the
+                // same loop along many paths.
+                if self.loops.insert((at.clone(), canon)) {
+                    diags.error(
+                        &at,
+                        format!(
+                            "include `{}` includes itself (an include loop)",
+                            m.display()
+                        ),
+                    );
+                }
                 continue;
             }
             if self.stack.len() >= MAX_DEPTH {
                 diags.error(&at, format!("includes nested deeper than {MAX_DEPTH}"));
                 return;
             }
-            match fs::read_to_string(&m) {
-                Ok(text) => self.file(&m, &text, diags),
-                Err(e) => diags.error(&at, format!("include `{}`: {e}", m.display())),
+            if self.files.paths.len() >= MAX_FILES {
+                self.stop(
+                    &at,
+                    format!(
+                        "more than {MAX_FILES} files are included in all (includes fanning out?)"
+                    ),
+                    diags,
+                );
+                return;
+            }
+            match read_file(&m) {
+                Ok(text) => {
+                    self.bytes += text.len();
+                    if self.bytes > MAX_TOTAL_BYTES {
+                        self.stop(
+                            &at,
+                            format!(
+                                "the configuration and its includes are larger than {} MiB in all",
+                                MAX_TOTAL_BYTES >> 20
+                            ),
+                            diags,
+                        );
+                        return;
+                    }
+                    self.file(&m, &text, diags);
+                }
+                // A bad byte is reported where it is; anything else where
+                // the file was included.
+                Err(e) if e.line > 0 => diags.error(&Loc::new(&m, e.line), e.message),
+                Err(e) => diags.error(&at, format!("include `{}`: {}", m.display(), e.message)),
             }
         }
+    }
+
+    /// Reports a limit reached and stops reading.
+    fn stop(&mut self, at: &Loc, message: String, diags: &mut Diagnostics) {
+        diags.error(at, message);
+        self.stopped = true;
     }
 }
 

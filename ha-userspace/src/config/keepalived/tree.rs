@@ -6,6 +6,7 @@
 //! first statement is `auth_type PASS`.
 
 use super::{
+    keywords::shown,
     lexer::Tok,
     source::{Pos, SrcLine},
 };
@@ -32,6 +33,11 @@ impl Stmt {
         &self.words[1..]
     }
 }
+
+/// Blocks nest at most this deep. keepalived's deepest is about four
+/// (`virtual_server { real_server { HTTP_GET { url {`); the bound keeps the
+/// tree, which is dropped, compared and printed recursively, shallow.
+pub(crate) const MAX_NESTING: usize = 32;
 
 /// A brace that does not pair up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +89,14 @@ pub(crate) fn build(lines: &[SrcLine]) -> Result<Vec<Stmt>, Vec<BraceError>> {
                     } else {
                         Some((line.pos, std::mem::take(&mut words)))
                     };
+                    if stack.len() > MAX_NESTING {
+                        // Nothing after this can be paired up reliably.
+                        errors.push(BraceError {
+                            pos: line.pos,
+                            message: format!("blocks are nested deeper than {MAX_NESTING}"),
+                        });
+                        return Err(errors);
+                    }
                     stack.push(Frame {
                         owner,
                         open: line.pos,
@@ -116,7 +130,7 @@ pub(crate) fn build(lines: &[SrcLine]) -> Result<Vec<Stmt>, Vec<BraceError>> {
         let frame = stack.pop().expect("checked by the loop");
         let what = frame
             .owner
-            .map(|(_, w)| format!(" (after `{}`)", w.join(" ")))
+            .map(|(_, w)| format!(" (after `{}`)", shown(&w)))
             .unwrap_or_default();
         errors.push(BraceError {
             pos: frame.open,
@@ -196,5 +210,20 @@ mod tests {
         assert_eq!(e[0].pos.line, 3);
         let e = tree("{\n}\n").unwrap_err();
         assert_eq!(e[0].pos.line, 1);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let ok = format!(
+            "{}{}",
+            "a {\n".repeat(MAX_NESTING),
+            "}\n".repeat(MAX_NESTING)
+        );
+        tree(&ok).unwrap();
+        let deep = format!("{}{}", "a {\n".repeat(100_000), "}\n".repeat(100_000));
+        let e = tree(&deep).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].pos.line, MAX_NESTING + 1);
+        assert!(e[0].message.contains("nested deeper"), "{}", e[0].message);
     }
 }

@@ -6,6 +6,7 @@
 //! located through [`spans`].
 
 mod emit;
+mod redact;
 mod spans;
 
 use std::path::Path;
@@ -26,7 +27,8 @@ pub(crate) fn read(text: &str, file: &Path, diags: &mut Diagnostics) -> Option<C
         Ok(c) => c,
         Err(e) => {
             let line = e.span().map_or(0, |s| Lines::new(text).line_of(s.start));
-            diags.error(&Loc::new(file, line), e.message().trim_end());
+            let message = redact::redact(e.message().trim_end(), text);
+            diags.error(&Loc::new(file, line), message);
             return None;
         }
     };
