@@ -208,9 +208,11 @@ impl core::fmt::Debug for InstanceConf {
             .field("preempt_hold_until_ns", &self.preempt_hold_until_ns)
             .field("own_addr", &self.own_addr)
             .field("auth_type", &self.auth_type)
+            .field("vip_count", &self.vip_count)
             .field("slot", &self.slot)
+            .field("vip_sum", &self.vip_sum)
             .field("auth_data", &format_args!("<redacted>"))
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 

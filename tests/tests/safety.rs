@@ -304,6 +304,16 @@ fn a_foreign_xdp_program_is_reported_never_replaced() -> Result<()> {
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
 fn a_deleted_and_recreated_interface_is_picked_up_again() -> Result<()> {
+    recreated_interface(&[])
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_deleted_and_recreated_interface_is_picked_up_again_on_sockets() -> Result<()> {
+    recreated_interface(&["--datapath", "socket"])
+}
+
+fn recreated_interface(flags: &[&str]) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let [n1, n2] = topo.nodes() else {
@@ -311,8 +321,8 @@ fn a_deleted_and_recreated_interface_is_picked_up_again() -> Result<()> {
     };
     let vip: IpAddr = topo.subnet().vip4(0).into();
     let group = Group::v3(36, vip, 24);
-    let d1 = ha(n1, "ha", &group.keepalived_conf(n1, 200))?;
-    let d2 = ha(n2, "ha", &group.keepalived_conf(n2, 100))?;
+    let d1 = Daemon::ha_with(n1, "ha", &group.keepalived_conf(n1, 200), flags)?;
+    let d2 = Daemon::ha_with(n2, "ha", &group.keepalived_conf(n2, 100), flags)?;
     d1.wait_state("master", Duration::from_secs(3))
         .with_context(|| logs(&[&d1, &d2]))?;
     d2.wait_state("backup", Duration::from_secs(2))
