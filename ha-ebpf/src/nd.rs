@@ -82,7 +82,13 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
     let src: [u8; 16] = read(ctx, l3 + V6_SRC)?;
     let option: [u8; 2] = read(ctx, icmp + ND_OPTION).unwrap_or([0, 0]);
     let unspecified = u128::from_ne_bytes(src) == 0;
-    if unspecified || payload != ND_WITH_LL_OPTION || option != [ND_OPT_SOURCE_LL, 1] {
+    // The whole message must be in the frame before a byte of it is rewritten:
+    // summing it checks that.
+    if unspecified
+        || payload != ND_WITH_LL_OPTION
+        || option != [ND_OPT_SOURCE_LL, 1]
+        || sum_message(ctx, l3).is_err()
+    {
         inc(|s| &mut s.ns_passed);
         return Ok(xdp_action::XDP_PASS);
     }
@@ -125,17 +131,23 @@ fn answer(
     )?;
     write(ctx, icmp + ND_OPTION, [ND_OPT_TARGET_LL, 1])?;
     write(ctx, icmp + ND_OPTION + 2, mac)?;
-    // RFC 8200 §8.1 pseudo-header + the message.
-    let sum = checksum::sum_at::<[u8; 32]>(ctx, l3 + V6_SRC, 0)?;
-    let sum = checksum::sum_stack(
-        &[0, 0, 0, ND_WITH_LL_OPTION as u8, 0, 0, 0, IPPROTO_ICMPV6],
-        sum,
-    )?;
-    let sum = checksum::sum_at::<[u8; ND_WITH_LL_OPTION]>(ctx, icmp, sum)?;
+    let sum = sum_message(ctx, l3)?;
     // Summed over words as loaded, so stored back the same way (see checksum.rs).
     write(
         ctx,
         icmp + ICMP_CHECKSUM,
         (!checksum::fold(sum)).to_ne_bytes(),
     )
+}
+
+/// The sum of the RFC 8200 §8.1 pseudo-header and the 32-byte ICMPv6 message of
+/// the IPv6 packet at `l3`; `Err` when the frame ends before the message does.
+#[inline(always)]
+fn sum_message(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
+    let sum = checksum::sum_at::<[u8; 32]>(ctx, l3 + V6_SRC, 0)?;
+    let sum = checksum::sum_stack(
+        &[0, 0, 0, ND_WITH_LL_OPTION as u8, 0, 0, 0, IPPROTO_ICMPV6],
+        sum,
+    )?;
+    checksum::sum_at::<[u8; ND_WITH_LL_OPTION]>(ctx, l3 + IPV6_HLEN, sum)
 }
