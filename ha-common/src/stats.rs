@@ -92,7 +92,8 @@ stats! {
     /// Neighbor Solicitations for a VIP answered with an NA (XDP_TX).
     ns_replied,
     /// Neighbor Solicitations for a VIP passed to the kernel (Master, fresh, but a
-    /// form we do not answer in place: DAD, no source link-layer option).
+    /// form we do not answer in place: DAD, no source link-layer option; or one
+    /// the kernel discards: bad checksum, multicast source, truncated).
     ns_passed,
     /// Neighbor Solicitations for a VIP dropped: the instance is not Master.
     ns_dropped_not_master,

@@ -3,10 +3,12 @@
 //!
 //! A valid NS for a VIP is dropped when its instance is not Master or the
 //! controller's heartbeat is stale. When both are fine, the common form — a
-//! solicitation from a real address carrying exactly one Source Link-Layer Address
-//! option (32 bytes of ICMPv6) — is turned into a solicited Neighbor Advertisement
-//! of the same size in place and sent back (`XDP_TX`); every other form (DAD from
-//! `::`, extra options) goes to the kernel, which answers for the configured VIP.
+//! solicitation from a unicast address carrying exactly one Source Link-Layer
+//! Address option (32 bytes of ICMPv6), with a valid checksum — is turned into a
+//! solicited Neighbor Advertisement of the same size in place and sent back
+//! (`XDP_TX`); every other form (DAD from `::`, extra options) goes to the kernel,
+//! which answers for the configured VIP, and so does what it would discard (a bad
+//! checksum, a multicast source, a frame shorter than its payload length).
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use ha_common::{
@@ -82,12 +84,17 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
     let src: [u8; 16] = read(ctx, l3 + V6_SRC)?;
     let option: [u8; 2] = read(ctx, icmp + ND_OPTION).unwrap_or([0, 0]);
     let unspecified = u128::from_ne_bytes(src) == 0;
-    // The whole message must be in the frame before a byte of it is rewritten:
-    // summing it checks that.
+    // RFC 4291 §2.7: never a source; the kernel discards the packet.
+    let multicast = src[0] == 0xff;
+    let ipv6 = u8_at(ctx, l3)? >> 4 == 6;
+    // The whole message must be in the frame before a byte of it is rewritten
+    // (summing it checks that), and its checksum valid (RFC 4861 §7.1.1).
     if unspecified
+        || multicast
+        || !ipv6
         || payload != ND_WITH_LL_OPTION
         || option != [ND_OPT_SOURCE_LL, 1]
-        || sum_message(ctx, l3).is_err()
+        || !sum_message(ctx, l3).is_ok_and(checksum::verifies)
     {
         inc(|s| &mut s.ns_passed);
         return Ok(xdp_action::XDP_PASS);

@@ -762,3 +762,38 @@ fn a_truncated_neighbor_solicitation_is_passed_untouched() -> Result<()> {
     assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_TX, "the whole NS");
     Ok(())
 }
+
+/// Solicitations for a VIP the kernel would discard get no NA from the responder
+/// either (found by `xdp_fuzz`): a bad checksum (RFC 4861 §7.1.1), a multicast
+/// source (RFC 4291 §2.7; the NA went to the group with the Solicited flag), a
+/// version other than 6. They go to the kernel untouched.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_neighbor_solicitation_the_kernel_would_discard_gets_no_answer() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-nd-bad")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "master"])?;
+    dp.vip(LO, 53, VIP6.into())?;
+    dp.beat(Some(60_000))?;
+    let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
+    let mut bad_sum = ns.clone();
+    bad_sum[14 + 40 + 3] ^= 0x10;
+    let multicast = neighbor_solicit(MAC_B, Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), VIP6);
+    let mut version4 = ns.clone();
+    version4[14] = 0x40;
+    for (what, frame) in [
+        ("bad checksum", bad_sum),
+        ("multicast source", multicast),
+        ("version 4", version4),
+    ] {
+        let before = dp.stats()?;
+        let (verdict, out) = prog.run_frame(&frame, LO)?;
+        assert_eq!(verdict, XDP_PASS, "{what}");
+        assert_eq!(out, frame, "{what}: rewritten");
+        let delta = moved(&before, &dp.stats()?);
+        assert_eq!(delta.get("ns_passed"), Some(&1), "{what}: {delta:?}");
+    }
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_TX, "the valid NS");
+    Ok(())
+}
