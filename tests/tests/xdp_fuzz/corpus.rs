@@ -96,7 +96,7 @@ pub(crate) fn seed_frames() -> Result<Vec<(String, String, Vec<u8>)>> {
             VRRP_MAC6,
             MAC_B,
             ETH_P_IPV6,
-            &ipv6(src, GROUP6, 255, PROTO_VRRP, &m),
+            &ipv6(src, GROUP6, 255, IPPROTO_VRRP, &m),
         ))
     };
     let v3_7 = advert(Version::V3, 7, 150, 10, vec![v4(130)], Auth::None);

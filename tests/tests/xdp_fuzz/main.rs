@@ -50,6 +50,11 @@ use std::{
 
 use anyhow::{Context, Result};
 use ha::ebpf::Maps;
+// ETH_HLEN is also the shortest frame BPF_PROG_TEST_RUN takes for XDP.
+use ha_common::wire::{
+    ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMPV6,
+    IPPROTO_VRRP, ND_NEIGHBOR_SOLICIT,
+};
 use hatest::{ha_bin, names, require_root};
 use xdp_support::*;
 
@@ -64,17 +69,6 @@ const DEFAULT_SECONDS: u64 = 15;
 const DEFAULT_SEED: u64 = 0x6861_5f78_6470_0001;
 /// Longest frame generated.
 const MAX_FRAME: usize = 1600;
-/// Shortest frame `BPF_PROG_TEST_RUN` takes for XDP (an Ethernet header).
-const ETH_HLEN: usize = 14;
-
-const ETH_P_IP: u16 = 0x0800;
-const ETH_P_ARP: u16 = 0x0806;
-const ETH_P_IPV6: u16 = 0x86dd;
-const ETH_P_8021Q: u16 = 0x8100;
-const ETH_P_8021AD: u16 = 0x88a8;
-const PROTO_VRRP: u8 = 112;
-const PROTO_ICMPV6: u8 = 58;
-const ND_NS: u8 = 135;
 
 const OWN4: Ipv4Addr = Ipv4Addr::new(198, 18, 30, 2);
 const PEER4: Ipv4Addr = Ipv4Addr::new(198, 18, 30, 1);

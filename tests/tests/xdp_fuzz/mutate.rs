@@ -153,7 +153,7 @@ pub(crate) fn fix_checksums(frame: &mut [u8], rng: &mut Rng) {
                 let c = checksum(&[&frame[l3..l3 + ihl]]);
                 frame[l3 + 10..l3 + 12].copy_from_slice(&c.to_be_bytes());
             }
-            if frame[l3 + 9] != PROTO_VRRP {
+            if frame[l3 + 9] != IPPROTO_VRRP {
                 return;
             }
             let vrrp = l3 + ihl;
@@ -167,7 +167,7 @@ pub(crate) fn fix_checksums(frame: &mut [u8], rng: &mut Rng) {
             let msg = &frame[vrrp..vrrp + len];
             let c = if frame[vrrp] >> 4 == 3 && rng.one_in(2) {
                 let addrs = &frame[l3 + 12..l3 + 20];
-                checksum(&[addrs, &[0, PROTO_VRRP], &(len as u16).to_be_bytes(), msg])
+                checksum(&[addrs, &[0, IPPROTO_VRRP], &(len as u16).to_be_bytes(), msg])
             } else {
                 checksum(&[msg])
             };
@@ -177,11 +177,11 @@ pub(crate) fn fix_checksums(frame: &mut [u8], rng: &mut Rng) {
             let nh = frame[l3 + 6];
             let at = l3 + 40;
             let (len, field) = match nh {
-                PROTO_VRRP => match vrrp_msg_len(frame, at, 16) {
+                IPPROTO_VRRP => match vrrp_msg_len(frame, at, 16) {
                     Some(len) => (len, at + 6),
                     None => return,
                 },
-                PROTO_ICMPV6 => (usize::from(be16(frame, l3 + 4).unwrap_or(0)), at + 2),
+                IPPROTO_ICMPV6 => (usize::from(be16(frame, l3 + 4).unwrap_or(0)), at + 2),
                 _ => return,
             };
             if frame.len() < at + len || field + 2 > at + len {

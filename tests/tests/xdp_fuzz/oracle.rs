@@ -242,7 +242,7 @@ pub(crate) fn expect(frame: &[u8], model: &Model) -> Expect {
         ETH_P_ARP => Expect::Arp(expect_arp(frame, l3, model)),
         ETH_P_IP => match frame.get(l3 + 9) {
             None => Expect::Unread,
-            Some(&PROTO_VRRP) => {
+            Some(&IPPROTO_VRRP) => {
                 let version = frame[l3] >> 4;
                 let ihl = usize::from(frame[l3] & 0x0f) * 4;
                 let vrid = frame.get(l3 + ihl + 1).copied().filter(|_| version == 4);
@@ -255,16 +255,16 @@ pub(crate) fn expect(frame: &[u8], model: &Model) -> Expect {
         },
         ETH_P_IPV6 => match frame.get(l3 + 6) {
             None => Expect::Unread,
-            Some(&PROTO_VRRP) => {
+            Some(&IPPROTO_VRRP) => {
                 let vrid = frame.get(l3 + 41).copied();
                 Expect::Vrrp {
                     v6: true,
                     vrid: vrid.map(|v| (v, model.instance(true, v).is_some())),
                 }
             }
-            Some(&PROTO_ICMPV6) => match frame.get(l3 + 40) {
+            Some(&IPPROTO_ICMPV6) => match frame.get(l3 + 40) {
                 None => Expect::Unread,
-                Some(&ND_NS) => Expect::Ns(expect_ns(frame, l3, model)),
+                Some(&ND_NEIGHBOR_SOLICIT) => Expect::Ns(expect_ns(frame, l3, model)),
                 Some(_) => Expect::Other,
             },
             Some(_) => Expect::Other,
@@ -314,7 +314,7 @@ pub(crate) fn expect_ns(frame: &[u8], l3: usize, model: &Model) -> Gate {
                             &src.octets(),
                             &dst.octets(),
                             &32u32.to_be_bytes(),
-                            &[0, 0, 0, PROTO_ICMPV6],
+                            &[0, 0, 0, IPPROTO_ICMPV6],
                             m,
                         ]) == 0
                 });
