@@ -195,18 +195,20 @@ fn random_and_mutated_frames_get_the_expected_verdicts_and_counts() -> Result<()
     // HA_FUZZ_KEEP_GOING: report every kind of failure at the end, not the first.
     let keep_going = std::env::var_os("HA_FUZZ_KEEP_GOING").is_some();
     let mut failures = BTreeMap::<String, String>::new();
-    // Three phases, each a third of the cases (i % 3), each with its own maps.
-    'phases: for phase in 0..3u64 {
+    // Three phases, each a third of the cases (i % 3) and of the time, each with
+    // its own maps.
+    for phase in 0..3u64 {
         let model = Model::phase(phase);
         model.apply(&dp)?;
+        let phase_ends = budget * (phase as u32 + 1) / 3;
         let mut i = phase;
         while i < cases {
             if only.is_some_and(|o| o != i) {
                 i += 3;
                 continue;
             }
-            if started.elapsed() > budget {
-                break 'phases;
+            if started.elapsed() > phase_ends {
+                break;
             }
             let mut rng = Rng(case_seed(seed, i));
             let (frame, how) = generate(&mut rng, &corpus);
