@@ -104,8 +104,9 @@ stats! {
     /// Neighbor Solicitations for a VIP answered with an NA (XDP_TX).
     ns_replied,
     /// Neighbor Solicitations for a VIP passed to the kernel to answer (Master,
-    /// fresh): the interface's replies go through the kernel (`IFACES`), or a form
-    /// we do not answer in place (DAD, no source link-layer option).
+    /// fresh): the interface's replies go through the kernel (`IFACES`), a form
+    /// we do not answer in place (DAD, no source link-layer option), or one the
+    /// kernel discards (a multicast source, a frame shorter than its message).
     ns_passed,
     /// Neighbor Solicitations for a VIP dropped: the instance is not Master.
     ns_dropped_not_master,

@@ -84,7 +84,19 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
     let src: [u8; 16] = read(ctx, l3 + V6_SRC)?;
     let option: [u8; 2] = read(ctx, icmp + ND_OPTION).unwrap_or([0, 0]);
     let unspecified = u128::from_ne_bytes(src) == 0;
+    // RFC 4291 §2.7: a multicast address is never a source; the kernel
+    // discards such a packet, and so do we not answer it.
+    let multicast = src[0] == 0xff;
+    let ipv6 = u8_at(ctx, l3)? >> 4 == 6;
+    // Every byte the answer reads or rewrites is in the frame (the IPv6 header
+    // and the 32-byte NS; the Ethernet header lies before them): checked once,
+    // before anything is read for the answer or written. A frame that ends
+    // before its message does is the kernel's to discard.
+    let whole = ptr_at::<[u8; IPV6_HLEN + ND_WITH_LL_OPTION]>(ctx, l3).is_ok();
     if unspecified
+        || multicast
+        || !ipv6
+        || !whole
         || payload != ND_WITH_LL_OPTION
         || option != [ND_OPT_SOURCE_LL, 1]
         || !gate::replies_in_place(ifindex)
@@ -92,10 +104,6 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         inc(|s| &mut s.ns_passed);
         return Ok(xdp_action::XDP_PASS);
     }
-    // Every byte the answer reads or rewrites is in the frame (the IPv6 header
-    // and the 32-byte NS; the Ethernet header lies before them): checked once,
-    // before anything is read for the answer or written.
-    ptr_at::<[u8; IPV6_HLEN + ND_WITH_LL_OPTION]>(ctx, l3)?;
     if !checksum_ok(ctx, l3)? {
         inc(|s| &mut s.ns_dropped_checksum);
         return Ok(xdp_action::XDP_DROP);

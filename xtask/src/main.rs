@@ -7,6 +7,7 @@ mod bench;
 mod build;
 mod cmd;
 mod demo;
+mod fuzz;
 mod setup;
 mod test;
 
@@ -33,6 +34,8 @@ enum Command {
         /// Only run tests whose name contains this filter (both stages).
         filter: Option<String>,
     },
+    /// Setup, build, then the XDP fuzzer and the config property tests for longer than `test` runs them.
+    Fuzz(fuzz::Args),
     /// Build and attach the XDP program to IFACE, pinned under /sys/fs/bpf/ha/IFACE.
     Load {
         iface: String,
@@ -69,6 +72,11 @@ fn run(cli: Cli) -> Result<()> {
             setup::run()?;
             build::all()?;
             test::run(filter.as_deref())
+        }
+        Command::Fuzz(args) => {
+            setup::run()?;
+            build::all()?;
+            fuzz::run(&args)
         }
         Command::Load { iface, mode } => {
             setup::run()?;
