@@ -33,7 +33,6 @@ const V6_SRC: usize = 8;
 /// Offsets in an NS / NA (RFC 4861 §4.3, §4.4).
 const ICMP_CODE: usize = 1;
 const ICMP_CHECKSUM: usize = 2;
-const ND_FLAGS: usize = 4;
 const ND_TARGET: usize = 8;
 const ND_OPTION: usize = 24;
 /// Length of an NS with one link-layer option, and of the NA we answer with.
@@ -81,22 +80,24 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         }
         Gate::Answer { mac, flags } => (mac, flags),
     };
+    // Every byte the answer reads or rewrites is in the frame (the IPv6 header
+    // and the 32-byte NS; the Ethernet header lies before them): checked once,
+    // before anything is read for the answer or written. A frame that ends
+    // before its message does is the kernel's to discard.
+    if ptr_at::<[u8; IPV6_HLEN + ND_WITH_LL_OPTION]>(ctx, l3).is_err() {
+        inc(|s| &mut s.ns_passed);
+        return Ok(xdp_action::XDP_PASS);
+    }
     let src: [u8; 16] = read(ctx, l3 + V6_SRC)?;
-    let option: [u8; 2] = read(ctx, icmp + ND_OPTION).unwrap_or([0, 0]);
+    let option: [u8; 2] = read(ctx, icmp + ND_OPTION)?;
     let unspecified = u128::from_ne_bytes(src) == 0;
     // RFC 4291 §2.7: a multicast address is never a source; the kernel
     // discards such a packet, and so do we not answer it.
     let multicast = src[0] == 0xff;
     let ipv6 = u8_at(ctx, l3)? >> 4 == 6;
-    // Every byte the answer reads or rewrites is in the frame (the IPv6 header
-    // and the 32-byte NS; the Ethernet header lies before them): checked once,
-    // before anything is read for the answer or written. A frame that ends
-    // before its message does is the kernel's to discard.
-    let whole = ptr_at::<[u8; IPV6_HLEN + ND_WITH_LL_OPTION]>(ctx, l3).is_ok();
     if unspecified
         || multicast
         || !ipv6
-        || !whole
         || payload != ND_WITH_LL_OPTION
         || option != [ND_OPT_SOURCE_LL, 1]
         || !gate::replies_in_place(ifindex)
@@ -128,9 +129,10 @@ fn checksum_ok(ctx: &XdpContext, l3: usize) -> Result<bool, ()> {
 }
 
 /// Rewrites the NS at `l3` into the NA "target is at mac", from the target to the
-/// soliciting address (RFC 4861 §7.2.4). The NA is built and checksummed on the
-/// stack, then written: the frame is not touched until nothing can fail (the
-/// caller checked the bounds of every byte written).
+/// soliciting address (RFC 4861 §7.2.4), in place, then checksums it where it
+/// lies (no copy on the stack: the verifier's 512 bytes are shared with the
+/// advert path). The caller checked the bounds of every byte written and the
+/// solicitation's validity, so no write below can fail half-way.
 #[inline(always)]
 fn answer(
     ctx: &XdpContext,
@@ -140,43 +142,58 @@ fn answer(
     mac: [u8; 6],
     flags: u8,
 ) -> Result<(), ()> {
+    let icmp = l3 + IPV6_HLEN;
     let requester: [u8; 6] = read(ctx, ETH_SRC)?;
     let router = if flags & instance_flag::NA_ROUTER != 0 {
         NA_ROUTER
     } else {
         0
     };
-    // The IPv6 header after its first 8 bytes (source, destination), then the NA:
-    // type, code, checksum, flags + reserved, target, target link-layer option.
-    let mut na = [0u8; 32 + ND_WITH_LL_OPTION];
-    na[0..16].copy_from_slice(&target);
-    na[16..32].copy_from_slice(&src);
-    na[32] = ND_NEIGHBOR_ADVERT;
-    na[32 + ND_FLAGS] = router | NA_SOLICITED | NA_OVERRIDE;
-    na[32 + ND_TARGET..32 + ND_TARGET + 16].copy_from_slice(&target);
-    na[32 + ND_OPTION] = ND_OPT_TARGET_LL;
-    na[32 + ND_OPTION + 1] = 1;
-    na[32 + ND_OPTION + 2..].copy_from_slice(&mac);
-    let sum = checksum::sum_stack(&na, checksum::sum_stack(&PSEUDO_TAIL, 0)?)?;
-    // Summed over words as loaded, so stored back the same way (see checksum.rs).
-    na[32 + ICMP_CHECKSUM..32 + ICMP_CHECKSUM + 2]
-        .copy_from_slice(&(!checksum::fold(sum)).to_ne_bytes());
+    write(ctx, ETH_DST, requester)?;
+    write(ctx, ETH_SRC, mac)?;
     // Version 6, traffic class and flow label 0, payload length 32, ICMPv6, hop
     // limit 255 (the NS had the same length, next header and hop limit).
-    let head = [
-        0x60,
-        0,
-        0,
-        0,
-        0,
-        ND_WITH_LL_OPTION as u8,
-        IPPROTO_ICMPV6,
-        255,
-    ];
-    let mut eth = [0u8; 12];
-    eth[..6].copy_from_slice(&requester);
-    eth[6..].copy_from_slice(&mac);
-    write(ctx, l3, head)?;
-    write(ctx, l3 + V6_SRC, na)?;
-    write(ctx, ETH_DST, eth)
+    write(
+        ctx,
+        l3,
+        [
+            0x60u8,
+            0,
+            0,
+            0,
+            0,
+            ND_WITH_LL_OPTION as u8,
+            IPPROTO_ICMPV6,
+            255,
+        ],
+    )?;
+    write(ctx, l3 + V6_SRC, target)?;
+    write(ctx, l3 + V6_SRC + 16, src)?;
+    // Type, code, checksum (0 while summing), flags + reserved; the target
+    // stays where the NS had it; then the target link-layer option.
+    write(
+        ctx,
+        icmp,
+        [
+            ND_NEIGHBOR_ADVERT,
+            0,
+            0,
+            0,
+            router | NA_SOLICITED | NA_OVERRIDE,
+            0,
+            0,
+            0,
+        ],
+    )?;
+    write(ctx, icmp + ND_OPTION, [ND_OPT_TARGET_LL, 1])?;
+    write(ctx, icmp + ND_OPTION + 2, mac)?;
+    let sum = checksum::sum_at::<[u8; 32]>(ctx, l3 + V6_SRC, 0)?;
+    let sum = checksum::sum_stack(&PSEUDO_TAIL, sum)?;
+    let sum = checksum::sum_at::<[u8; ND_WITH_LL_OPTION]>(ctx, icmp, sum)?;
+    // Summed over words as loaded, so stored back the same way (see checksum.rs).
+    write(
+        ctx,
+        icmp + ICMP_CHECKSUM,
+        (!checksum::fold(sum)).to_ne_bytes(),
+    )
 }

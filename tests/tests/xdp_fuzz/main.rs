@@ -160,6 +160,7 @@ fn datapath() -> Result<Datapath> {
             ha::ebpf::PIN_ROOT
         ))),
         host: None,
+        said: String::new(),
     };
     dp.ha_ok(["datapath", "load"])?;
     Ok(dp)
