@@ -62,22 +62,6 @@ pub unsafe fn arm(slot: *mut PeerSlot, delay_ns: u64, now: u64, force: bool) -> 
     }
 }
 
-/// [`arm`], unless a deadline no later than `delay_ns` from `now` already runs.
-///
-/// # Safety
-/// `slot` is a live value of [`PEERS`].
-#[inline(always)]
-pub unsafe fn arm_no_later(slot: *mut PeerSlot, delay_ns: u64, now: u64) -> i64 {
-    // SAFETY: the caller's promise.
-    unsafe {
-        let current = (*slot).expires_ns;
-        if current != 0 && current > now && current <= now.wrapping_add(delay_ns) {
-            return 0;
-        }
-        arm(slot, delay_ns, now, false)
-    }
-}
-
 /// Stops the timer of `slot` if it runs.
 ///
 /// # Safety

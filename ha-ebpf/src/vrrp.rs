@@ -421,12 +421,6 @@ pub extern "C" fn ha_accept(
     let interval = adv.advert_int_cs;
     match conf.state {
         state::BACKUP => match backup_timer(conf, adv.priority, interval, now) {
-            // Priority 0 never postpones a running deadline (a flood of them
-            // would hold the takeover off for ever); see the state machine.
-            // SAFETY: slot is a live PEERS value.
-            Some(delay) if adv.priority == 0 => unsafe {
-                timer::arm_no_later(slot, delay, now);
-            },
             // SAFETY: slot is a live PEERS value.
             Some(delay) => unsafe {
                 timer::arm(slot, delay, now, false);

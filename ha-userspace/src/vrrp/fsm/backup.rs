@@ -17,16 +17,14 @@ impl Fsm {
         if advert.priority == STOP_PRIORITY {
             // "If the Priority in the ADVERTISEMENT is zero, then: Set the
             // Master_Down_Timer to Skew_Time." The master is leaving; the
-            // highest-priority backup has the shortest skew and wins. Never
-            // later than it already runs: a stream of priority-0 adverts (a
-            // stranger's flood) would otherwise push the takeover back for
-            // ever, and with it the failover when the master really dies.
+            // highest-priority backup has the shortest skew and wins. Each
+            // one sets it again, as the RFC says: a stranger's stream of them
+            // then holds the takeover off while it lasts (the master is heard
+            // all along), where keeping the first deadline would make the
+            // backup take over once per interval and move the clients to and
+            // fro. `check_unicast_src` / `accept_from` keep strangers out.
             self.master = None;
-            let skew = now.saturating_add(self.skew_time());
-            let at = match self.deadlines.master_down {
-                Some(running) if running > now && running < skew => running,
-                _ => skew,
-            };
+            let at = now.saturating_add(self.skew_time());
             self.arm(Timer::MasterDown, at, out);
             return;
         }

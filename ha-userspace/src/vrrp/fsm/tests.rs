@@ -1041,28 +1041,6 @@ fn reassertion_is_limited_to_one_per_interval() {
     assert_eq!(f.state(), State::Master);
 }
 
-/// RFC 5798 §6.4.2 sets the Master_Down_Timer to Skew_Time on priority 0,
-/// but never later than it already runs: a flood of priority-0 adverts must
-/// not hold the takeover off.
-#[test]
-fn priority_zero_never_postpones_the_takeover() {
-    let mut f = backup(config(Version::V3, 100));
-    let skew = skew_time_v3(100, 100);
-    let first = T0 + ms(10);
-    assert_eq!(
-        f.handle(advert(v4(1), 0, 100), first),
-        [Action::ArmMasterDownTimer { at: first + skew }]
-    );
-    for i in 1..50 {
-        let out = f.handle(advert(v4(66), 0, 100), first + ms(i * 5));
-        assert_eq!(out, [Action::ArmMasterDownTimer { at: first + skew }]);
-    }
-    assert_eq!(
-        f.handle(Input::MasterDownTimer, first + skew).last(),
-        Some(&changed(State::Backup, State::Master))
-    );
-}
-
 // ----- invariants over random input sequences ----------------------------------
 
 mod random {
