@@ -262,13 +262,9 @@ impl Maps {
     /// What the last valid advert for `key` said, if one arrived since the
     /// instance was added or its peer forgotten.
     pub fn peer(&self, key: InstanceKey) -> Result<Option<Peer>> {
-        let Some(conf) = self.instance(key)? else {
+        let Some(bytes) = self.peer_slot(key)? else {
             return Ok(None);
         };
-        let bytes = self
-            .peers
-            .get(&u32::from(conf.slot), 0)
-            .with_context(|| format!("cannot read slot {} of {PEERS_MAP}", conf.slot))?;
         const _: () = assert!(size_of::<Peer>() <= PEER_SLOT_SIZE);
         // SAFETY: a slot starts with a Peer (ha-ebpf/src/maps.rs), which is plain
         // data valid for any bytes; the read is unaligned-safe.
@@ -280,16 +276,23 @@ impl Maps {
     /// (CLOCK_MONOTONIC ns); `None` when it is not running (cancelled, fired
     /// or never armed). Read from the last 8 bytes of the PEERS slot.
     pub fn master_down_deadline(&self, key: InstanceKey) -> Result<Option<u64>> {
-        let Some(conf) = self.instance(key)? else {
+        let Some(bytes) = self.peer_slot(key)? else {
             return Ok(None);
         };
-        let bytes = self
-            .peers
-            .get(&u32::from(conf.slot), 0)
-            .with_context(|| format!("cannot read slot {} of {PEERS_MAP}", conf.slot))?;
         let tail: [u8; 8] = bytes[PEER_SLOT_SIZE - 8..].try_into().expect("8 bytes");
         let deadline = u64::from_ne_bytes(tail);
         Ok((deadline != 0).then_some(deadline))
+    }
+
+    /// The PEERS slot of instance `key`, if it exists.
+    fn peer_slot(&self, key: InstanceKey) -> Result<Option<[u8; PEER_SLOT_SIZE]>> {
+        let Some(conf) = self.instance(key)? else {
+            return Ok(None);
+        };
+        self.peers
+            .get(&u32::from(conf.slot), 0)
+            .map(Some)
+            .with_context(|| format!("cannot read slot {} of {PEERS_MAP}", conf.slot))
     }
 
     /// Forgets the last advert heard for `key`, so the next one is reported again
