@@ -119,21 +119,24 @@ pub mod instance_flag {
     pub const STRICT: u8 = 4;
 }
 
-/// One virtual router: the interface it runs on, its VRID and its address family.
+/// One virtual router: the interface it runs on, its VLAN there, its VRID and its
+/// address family.
 ///
-/// 8 bytes; `_pad` must be zero.
+/// 8 bytes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceKey {
     /// Index of the interface the adverts arrive on (the XDP ingress ifindex).
-    /// VLAN tags in the frame are skipped, not part of the key: attach to the VLAN
-    /// interface to tell VLANs apart.
     pub ifindex: u32,
     /// Virtual router id, 1..=255.
     pub vrid: u8,
     /// [`family::V4`] or [`family::V6`].
     pub family: u8,
-    pub _pad: [u8; 2],
+    /// The VLAN ID of the frame's outer tag, 0 for an untagged frame. An
+    /// instance runs on its own interface (a VLAN one for a VLAN): its key says
+    /// 0, so a tagged frame seen on the parent is never taken for the parent's
+    /// (the same VRID on two VLANs is two groups).
+    pub vlan: u16,
 }
 
 impl InstanceKey {
@@ -143,8 +146,13 @@ impl InstanceKey {
             ifindex,
             vrid,
             family,
-            _pad: [0; 2],
+            vlan: 0,
         }
+    }
+
+    /// This key for frames tagged with VLAN ID `vlan` (0: untagged).
+    pub const fn on_vlan(self, vlan: u16) -> Self {
+        InstanceKey { vlan, ..self }
     }
 }
 
@@ -264,7 +272,7 @@ pub struct AllowedPeer {
     pub addr: [u8; 16],
 }
 
-/// An address the ARP/NS responder answers for, on one interface.
+/// An address the ARP/NS responder answers for, on one interface and VLAN.
 ///
 /// 24 bytes; the padding must be zero.
 #[repr(C)]
@@ -274,7 +282,11 @@ pub struct VipKey {
     pub ifindex: u32,
     /// [`family::V4`] or [`family::V6`].
     pub family: u8,
-    pub _pad: [u8; 3],
+    pub _pad: u8,
+    /// The VLAN ID of the request's outer tag, 0 when untagged (see
+    /// [`InstanceKey::vlan`]): a tagged request is answered only for a VIP of
+    /// that VLAN.
+    pub vlan: u16,
     /// The virtual address (see [`crate::addr`]).
     pub addr: [u8; 16],
 }
@@ -285,9 +297,15 @@ impl VipKey {
         VipKey {
             ifindex,
             family,
-            _pad: [0; 3],
+            _pad: 0,
+            vlan: 0,
             addr,
         }
+    }
+
+    /// This key for requests tagged with VLAN ID `vlan` (0: untagged).
+    pub const fn on_vlan(self, vlan: u16) -> Self {
+        VipKey { vlan, ..self }
     }
 
     /// The key of `ip` on `ifindex`.

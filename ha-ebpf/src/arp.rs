@@ -48,7 +48,7 @@ fn is_unicast(mac: [u8; 6]) -> bool {
 
 /// An ARP frame whose header starts at `l3`.
 #[inline(always)]
-pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
+pub fn handle(ctx: &XdpContext, l3: usize, vlan: u16) -> Result<u32, ()> {
     inc(|s| &mut s.rx_arp);
     // The fixed part: htype, ptype, hlen, plen, op.
     let fixed: [u8; 8] = read(ctx, l3)?;
@@ -71,7 +71,7 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         return Ok(xdp_action::XDP_PASS);
     }
     let ifindex = ctx.ingress_ifindex() as u32;
-    let vip = VipKey::new(ifindex, family::V4, addr::from_v4(tpa));
+    let vip = VipKey::new(ifindex, family::V4, addr::from_v4(tpa)).on_vlan(vlan);
     let mac = match gate::check(&vip) {
         Gate::NotOurs => return Ok(xdp_action::XDP_PASS),
         Gate::NotMaster => {

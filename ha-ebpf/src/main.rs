@@ -57,15 +57,17 @@ fn try_ha_xdp(ctx: &XdpContext) -> Result<u32, ()> {
     /// Offset of the protocol field in an IPv4 header.
     const IPV4_PROTO: usize = 9;
 
-    let (ethertype, l3) = parse::ethertype(ctx)?;
+    let (ethertype, l3, vlan) = parse::ethertype(ctx)?;
     match ethertype {
-        ETH_P_ARP => arp::handle(ctx, l3),
-        ETH_P_IP if parse::u8_at(ctx, l3 + IPV4_PROTO)? == IPPROTO_VRRP => vrrp::handle_v4(ctx, l3),
+        ETH_P_ARP => arp::handle(ctx, l3, vlan),
+        ETH_P_IP if parse::u8_at(ctx, l3 + IPV4_PROTO)? == IPPROTO_VRRP => {
+            vrrp::handle_v4(ctx, l3, vlan)
+        }
         // An advert behind extension headers is still an advert: on this
         // datapath nobody else reads it. An NS behind them goes to the kernel.
         ETH_P_IPV6 => match parse::ipv6_upper(ctx, l3)? {
-            (IPPROTO_VRRP, vrrp) => vrrp::handle_v6(ctx, l3, vrrp),
-            (IPPROTO_ICMPV6, icmp) if icmp == l3 + IPV6_HLEN => nd::handle(ctx, l3),
+            (IPPROTO_VRRP, vrrp) => vrrp::handle_v6(ctx, l3, vrrp, vlan),
+            (IPPROTO_ICMPV6, icmp) if icmp == l3 + IPV6_HLEN => nd::handle(ctx, l3, vlan),
             _ => other(),
         },
         _ => other(),

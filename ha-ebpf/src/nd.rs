@@ -49,7 +49,7 @@ const ETH_SRC: usize = 6;
 
 /// An ICMPv6 packet (no extension headers) whose IPv6 header starts at `l3`.
 #[inline(always)]
-pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
+pub fn handle(ctx: &XdpContext, l3: usize, vlan: u16) -> Result<u32, ()> {
     let icmp = l3 + IPV6_HLEN;
     if u8_at(ctx, icmp)? != ND_NEIGHBOR_SOLICIT {
         inc(|s| &mut s.rx_other);
@@ -67,7 +67,7 @@ pub fn handle(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
     }
     let target: [u8; 16] = read(ctx, icmp + ND_TARGET)?;
     let ifindex = ctx.ingress_ifindex() as u32;
-    let vip = VipKey::new(ifindex, family::V6, target);
+    let vip = VipKey::new(ifindex, family::V6, target).on_vlan(vlan);
     let (mac, flags) = match gate::check(&vip) {
         Gate::NotOurs => return Ok(xdp_action::XDP_PASS),
         Gate::NotMaster => {

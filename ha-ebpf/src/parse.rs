@@ -79,14 +79,19 @@ pub fn frame_len(ctx: &XdpContext) -> usize {
     ctx.data_end() - ctx.data()
 }
 
-/// The EtherType of the payload and the offset where the payload starts, after
-/// skipping up to two VLAN tags (802.1ad outer, 802.1Q inner).
+/// The EtherType of the payload, the offset where the payload starts, after
+/// skipping up to two VLAN tags (802.1ad outer, 802.1Q inner), and the outer
+/// tag's VLAN ID (0 untagged): part of every instance and VIP key.
 #[inline(always)]
-pub fn ethertype(ctx: &XdpContext) -> Result<(u16, usize), ()> {
+pub fn ethertype(ctx: &XdpContext) -> Result<(u16, usize, u16), ()> {
+    /// The VLAN ID: the low 12 bits of the tag control information.
+    const VID_MASK: u16 = 0x0fff;
     let mut off = ETH_HLEN;
     let mut ethertype = be16_at(ctx, ETH_TYPE_OFF)?;
+    let mut vlan = 0;
     // Unrolled by hand: two tags (QinQ) is the whole story.
     if ethertype == ETH_P_8021AD || ethertype == ETH_P_8021Q {
+        vlan = be16_at(ctx, off)? & VID_MASK;
         ethertype = be16_at(ctx, off + 2)?;
         off += VLAN_HLEN;
         if ethertype == ETH_P_8021Q {
@@ -94,7 +99,7 @@ pub fn ethertype(ctx: &XdpContext) -> Result<(u16, usize), ()> {
             off += VLAN_HLEN;
         }
     }
-    Ok((ethertype, off))
+    Ok((ethertype, off, vlan))
 }
 
 /// IPv6 extension headers we step over to reach the upper layer (RFC 8200

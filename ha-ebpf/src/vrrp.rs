@@ -92,7 +92,7 @@ const V6_SRC: usize = 8;
 
 /// An IPv4 packet with protocol 112 whose header starts at `l3`.
 #[inline(always)]
-pub fn handle_v4(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
+pub fn handle_v4(ctx: &XdpContext, l3: usize, vlan: u16) -> Result<u32, ()> {
     inc(|s| &mut s.rx_vrrp_v4);
     let ver_ihl = u8_at(ctx, l3)?;
     if ver_ihl >> 4 != 4 {
@@ -105,7 +105,8 @@ pub fn handle_v4(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
         ctx.ingress_ifindex() as u32,
         u8_at(ctx, vrrp + 1)?,
         family::V4,
-    );
+    )
+    .on_vlan(vlan);
     let Some(conf) = lookup(&key) else {
         inc(|s| &mut s.pass_unknown_vrid);
         return Ok(xdp_action::XDP_PASS);
@@ -122,13 +123,14 @@ pub fn handle_v4(ctx: &XdpContext, l3: usize) -> Result<u32, ()> {
 /// An IPv6 packet whose header starts at `l3` and whose VRRP message starts
 /// at `vrrp` (after any extension headers).
 #[inline(always)]
-pub fn handle_v6(ctx: &XdpContext, l3: usize, vrrp: usize) -> Result<u32, ()> {
+pub fn handle_v6(ctx: &XdpContext, l3: usize, vrrp: usize, vlan: u16) -> Result<u32, ()> {
     inc(|s| &mut s.rx_vrrp_v6);
     let key = InstanceKey::new(
         ctx.ingress_ifindex() as u32,
         u8_at(ctx, vrrp + 1)?,
         family::V6,
-    );
+    )
+    .on_vlan(vlan);
     let Some(conf) = lookup(&key) else {
         inc(|s| &mut s.pass_unknown_vrid);
         return Ok(xdp_action::XDP_PASS);
@@ -148,8 +150,11 @@ pub fn handle_v6(ctx: &XdpContext, l3: usize, vrrp: usize) -> Result<u32, ()> {
 fn lookup(key: &InstanceKey) -> Option<InstanceConf> {
     // One direct array access on the common path (a family and VRID on one
     // interface only): a hash lookup's two dependent cache misses were the
-    // larger part of an advert's cost.
-    if let Some(e) = BY_VRID.get_ptr(by_vrid_index(key.family, key.vrid)) {
+    // larger part of an advert's cost. BY_VRID holds untagged instances only;
+    // a tagged frame goes to the hash (where, today, it finds nothing).
+    if key.vlan == 0
+        && let Some(e) = BY_VRID.get_ptr(by_vrid_index(key.family, key.vrid))
+    {
         // SAFETY: plain copies out of a live map value; the controller may
         // rewrite it concurrently, which can at worst mix two of its versions.
         let ifindex = unsafe { (*e).ifindex };

@@ -307,14 +307,18 @@ fn malformed_adverts_are_counted_by_reason_and_dropped() -> Result<()> {
     };
     assert_eq!(prog.run_frame(&msg_only, LO)?.0, XDP_PASS);
     assert_eq!(dp.peer(LO, 52, 4)?["master_priority"], 200);
-    // And the same one behind two VLAN tags (802.1ad + 802.1Q).
-    let tagged = [
-        &msg_only[..12],
-        &[0x88, 0xa8, 0, 10, 0x81, 0, 0, 20],
-        &msg_only[12..],
-    ]
-    .concat();
+    // The same one behind two VLAN tags (802.1ad + 802.1Q) belongs to VLAN
+    // 10's interface, not to this instance (VLAN 0): passed, not counted here;
+    // behind a priority tag (VLAN ID 0) it is this instance's.
+    let tag = |tags: &[u8]| [&msg_only[..12], tags, &msg_only[12..]].concat();
+    let before = dp.stats()?;
+    let tagged = tag(&[0x88, 0xa8, 0, 10, 0x81, 0, 0, 20]);
     assert_eq!(prog.run_frame(&tagged, LO)?.0, XDP_PASS);
+    assert_eq!(dp.peer(LO, 52, 4)?["adverts"], 1);
+    let delta = moved(&before, &dp.stats()?);
+    assert_eq!(delta.get("pass_unknown_vrid"), Some(&1), "{delta:?}");
+    let priority_tagged = tag(&[0x81, 0, 0xe0, 0]);
+    assert_eq!(prog.run_frame(&priority_tagged, LO)?.0, XDP_PASS);
     assert_eq!(dp.peer(LO, 52, 4)?["adverts"], 2);
     Ok(())
 }
@@ -988,5 +992,39 @@ fn a_neighbor_solicitation_the_kernel_would_discard_gets_no_answer() -> Result<(
         assert_eq!(delta.get(counter), Some(&1), "{what}: {delta:?}");
     }
     assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_TX, "the valid NS");
+    Ok(())
+}
+
+/// A request tagged for VLAN 30 that names a VIP of the untagged instance is
+/// not that instance's: the program answers only for a VIP on the VLAN the
+/// request came on, and leaves the frame to the kernel (and the VLAN's own
+/// interface) untouched.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_tagged_request_is_answered_only_for_a_vip_of_its_vlan() -> Result<()> {
+    require_root();
+    let dp = Datapath::load("tr-vlan")?;
+    let prog = dp.program()?;
+    dp.instance(LO, 52, OWN4.into(), &["--state", "master"])?;
+    dp.vip(LO, 52, VIP4.into())?;
+    dp.instance(LO, 53, OWN6.into(), &["--state", "master"])?;
+    dp.vip(LO, 53, VIP6.into())?;
+    dp.beat(Some(60_000))?;
+    dp.replies(LO, "xdp-tx")?;
+    let tag = |frame: &[u8]| [&frame[..12], &[0x81, 0, 0, 30], &frame[12..]].concat();
+    let arp = arp_request(MAC_B, CLIENT4, VIP4);
+    let ns = neighbor_solicit(MAC_B, CLIENT6, VIP6);
+    assert_eq!(prog.run_frame(&arp, LO)?.0, XDP_TX, "untagged ARP");
+    assert_eq!(prog.run_frame(&ns, LO)?.0, XDP_TX, "untagged NS");
+    let before = dp.stats()?;
+    for (what, frame) in [("ARP", tag(&arp)), ("NS", tag(&ns))] {
+        let (verdict, out) = prog.run_frame(&frame, LO)?;
+        assert_eq!(verdict, XDP_PASS, "{what} on VLAN 30");
+        assert_eq!(out, frame, "{what} on VLAN 30: untouched");
+    }
+    let delta = moved(&before, &dp.stats()?);
+    for counter in ["arp_replied", "ns_replied", "arp_passed", "ns_passed"] {
+        assert_eq!(delta.get(counter), None, "{counter}: {delta:?}");
+    }
     Ok(())
 }

@@ -107,6 +107,15 @@ fn l2(frame: &[u8]) -> Option<(u16, usize)> {
     Some((ethertype, l3))
 }
 
+/// The VLAN ID of the outer tag (0 untagged or priority-tagged): the program
+/// keys instances and VIPs by it, and ours are all on VLAN 0.
+fn vlan_of(frame: &[u8]) -> u16 {
+    match be16(frame, 12) {
+        Some(ETH_P_8021AD | ETH_P_8021Q) => be16(frame, 14).map_or(0, |tci| tci & 0x0fff),
+        _ => 0,
+    }
+}
+
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }

@@ -212,8 +212,8 @@ pub(crate) enum Expect {
     },
 }
 
-pub(crate) fn gate(model: &Model, target: IpAddr) -> Gate {
-    let Some(inst) = model.vip(target) else {
+pub(crate) fn gate(model: &Model, frame: &[u8], target: IpAddr) -> Gate {
+    let Some(inst) = model.vip(target).filter(|_| vlan_of(frame) == 0) else {
         return Gate::Pass;
     };
     if inst.state != State::Master {
@@ -246,6 +246,10 @@ pub(crate) fn expect(frame: &[u8], model: &Model) -> Expect {
     let Some((ethertype, l3)) = l2(frame) else {
         return Expect::Unread;
     };
+    // Every instance and VIP here is on VLAN 0: a frame tagged for another
+    // VLAN belongs to that VLAN's interface.
+    let tagged = vlan_of(frame) != 0;
+    let ours = |v6: bool, vrid: u8| !tagged && model.instance(v6, vrid).is_some();
     match ethertype {
         ETH_P_ARP => Expect::Arp(expect_arp(frame, l3, model)),
         ETH_P_IP => match frame.get(l3 + 9) {
@@ -256,7 +260,7 @@ pub(crate) fn expect(frame: &[u8], model: &Model) -> Expect {
                 let vrid = frame.get(l3 + ihl + 1).copied().filter(|_| version == 4);
                 Expect::Vrrp {
                     v6: false,
-                    vrid: vrid.map(|v| (v, model.instance(false, v).is_some())),
+                    vrid: vrid.map(|v| (v, ours(false, v))),
                 }
             }
             Some(_) => Expect::Other,
@@ -267,7 +271,7 @@ pub(crate) fn expect(frame: &[u8], model: &Model) -> Expect {
                 let vrid = frame.get(vrrp + 1).copied();
                 Expect::Vrrp {
                     v6: true,
-                    vrid: vrid.map(|v| (v, model.instance(true, v).is_some())),
+                    vrid: vrid.map(|v| (v, ours(true, v))),
                 }
             }
             // Behind extension headers an NS is the kernel's.
@@ -312,7 +316,7 @@ pub(crate) fn expect_arp(frame: &[u8], l3: usize, model: &Model) -> Gate {
     if !request || arp[14..18] == arp[24..28] {
         return Gate::Pass;
     }
-    match gate(model, ipv4_at(arp, 24).unwrap().into()) {
+    match gate(model, frame, ipv4_at(arp, 24).unwrap().into()) {
         Gate::Answer(i) => {
             let mac = model.insts[i].mac;
             let eth_dst = &frame[0..6];
@@ -342,7 +346,7 @@ pub(crate) fn expect_ns(frame: &[u8], l3: usize, model: &Model) -> Gate {
     let Some(target) = ipv6_at(frame, icmp + 8) else {
         return Gate::Pass;
     };
-    match gate(model, target.into()) {
+    match gate(model, frame, target.into()) {
         Gate::Answer(i) => {
             let src = ipv6_at(frame, l3 + 8).unwrap();
             let dst = ipv6_at(frame, l3 + 24).unwrap();
