@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::{
     AttachMode, Datapath, EventStream, Maps, PIN_ROOT, attach,
-    iface::{ifindex_of, replies_name},
+    iface::{ifindex_of, mac_of, replies_name},
     monotonic_ns, unpin_all,
 };
 
@@ -393,7 +393,7 @@ fn instance(args: InstanceArgs) -> Result<()> {
     }
     let mac = match (&args.mac, &args.on.interface) {
         (Some(mac), _) => parse_mac(mac)?,
-        (None, Some(name)) => interface_mac(name)?,
+        (None, Some(name)) => mac_of(name)?,
         (None, None) => bail!("name the interface (--interface) or give --mac"),
     };
     let mut auth_data = [0u8; 8];
@@ -582,38 +582,6 @@ fn checked_pin_dir(dir: &Path) -> Result<PathBuf> {
         );
     }
     Ok(dir.to_path_buf())
-}
-
-/// The MAC of `name` in the current network namespace (SIOCGIFHWADDR; /sys/class/net
-/// may show another namespace's interfaces under `nsenter --net`).
-fn interface_mac(name: &str) -> Result<[u8; 6]> {
-    // SAFETY: plain socket/ioctl/close on a zeroed ifreq whose name we fill in and
-    // NUL-terminate; the fd is closed on every path.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            bail!(
-                "cannot open a socket to ask for the MAC of {name}: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (dst, src) in req
-            .ifr_name
-            .iter_mut()
-            .zip(name.bytes().take(libc::IFNAMSIZ - 1))
-        {
-            *dst = src as libc::c_char;
-        }
-        let rc = libc::ioctl(fd, libc::SIOCGIFHWADDR, &mut req);
-        let err = std::io::Error::last_os_error();
-        libc::close(fd);
-        if rc < 0 {
-            bail!("cannot read the MAC of {name}: {err}");
-        }
-        let data = req.ifr_ifru.ifru_hwaddr.sa_data;
-        Ok(std::array::from_fn(|i| data[i] as u8))
-    }
 }
 
 fn parse_mac(s: &str) -> Result<[u8; 6]> {

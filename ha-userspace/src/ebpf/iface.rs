@@ -42,14 +42,46 @@ pub fn driver_of(name: &str) -> Result<String> {
         driver: [0; 32],
         rest: [0; 164],
     };
+    let data = (&mut info as *mut DrvInfo).cast();
+    // ifru_data: `info` is as large as the kernel's struct and outlives
+    // the call.
+    interface_ioctl(
+        name,
+        libc::SIOCETHTOOL,
+        "the driver (ETHTOOL_GDRVINFO)",
+        |req| {
+            req.ifr_ifru.ifru_data = data;
+        },
+    )?;
+    let len = info.driver.iter().position(|&b| b == 0).unwrap_or(32);
+    Ok(String::from_utf8_lossy(&info.driver[..len]).into_owned())
+}
+
+/// The MAC of `name` in the current network namespace (SIOCGIFHWADDR).
+pub fn mac_of(name: &str) -> Result<[u8; 6]> {
+    let req = interface_ioctl(name, libc::SIOCGIFHWADDR, "the MAC", |_| {})?;
+    // SAFETY: SIOCGIFHWADDR filled the hardware address member of the union.
+    let data = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
+    Ok(std::array::from_fn(|i| data[i] as u8))
+}
+
+/// Runs interface ioctl `request` on `name` with an `ifreq` that names it and
+/// that `prepare` fills in further; returns what the kernel left in it.
+/// `what` says what was asked for, in the error.
+fn interface_ioctl(
+    name: &str,
+    request: libc::Ioctl,
+    what: &str,
+    prepare: impl FnOnce(&mut libc::ifreq),
+) -> Result<libc::ifreq> {
     // SAFETY: plain socket/ioctl/close on a zeroed ifreq whose name we fill in and
-    // NUL-terminate, pointing at `info`, which is as large as the kernel's struct
-    // and outlives the call; the fd is closed on every path.
-    let rc = unsafe {
+    // NUL-terminate (at most IFNAMSIZ - 1 bytes); pointers `prepare` puts in it
+    // are the caller's to keep valid. The fd is closed on every path.
+    unsafe {
         let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
         if fd < 0 {
             bail!(
-                "cannot open a socket to ask for the driver of {name}: {}",
+                "cannot open a socket to ask for {what} of {name}: {}",
                 std::io::Error::last_os_error()
             );
         }
@@ -61,15 +93,15 @@ pub fn driver_of(name: &str) -> Result<String> {
         {
             *dst = src as libc::c_char;
         }
-        req.ifr_ifru.ifru_data = (&mut info as *mut DrvInfo).cast();
-        let rc = libc::ioctl(fd, libc::SIOCETHTOOL, &mut req);
+        prepare(&mut req);
+        let rc = libc::ioctl(fd, request, &mut req);
         let err = std::io::Error::last_os_error();
         libc::close(fd);
-        (rc >= 0).then_some(()).ok_or(err)
-    };
-    rc.with_context(|| format!("cannot read the driver of {name} (ETHTOOL_GDRVINFO)"))?;
-    let len = info.driver.iter().position(|&b| b == 0).unwrap_or(32);
-    Ok(String::from_utf8_lossy(&info.driver[..len]).into_owned())
+        if rc < 0 {
+            bail!("cannot read {what} of {name}: {err}");
+        }
+        Ok(req)
+    }
 }
 
 /// How the responder replies on an interface the program is attached to in
