@@ -273,6 +273,29 @@ impl Drop for Daemon {
     }
 }
 
+/// Everything the daemons printed, one after the other, for failure messages.
+pub fn logs<'a>(daemons: impl IntoIterator<Item = &'a Daemon>) -> String {
+    daemons
+        .into_iter()
+        .map(Daemon::log)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Waits until the first of `daemons` reports master (within `master`) and
+/// every other one backup (within `backup` each).
+pub fn wait_elected(daemons: &[Daemon], master: Duration, backup: Duration) -> Result<()> {
+    daemons[0]
+        .wait_state("master", master)
+        .with_context(|| logs(daemons))?;
+    for other in &daemons[1..] {
+        other
+            .wait_state("backup", backup)
+            .with_context(|| logs(daemons))?;
+    }
+    Ok(())
+}
+
 /// A fresh directory for one daemon's files, named after the host's namespace.
 fn workdir(host: &Host, tag: &str) -> Result<PathBuf> {
     let dir = Path::new("/tmp").join(format!("{}-{tag}", host.ns));

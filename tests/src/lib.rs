@@ -63,7 +63,7 @@ pub use addr::{Mac, Subnet};
 pub use bins::ha_bin;
 pub use capture::{Capture, Frame};
 pub use command::{Enter, HostCommand};
-pub use daemons::{Daemon, Group, Kind, XDP_COUNTERS_WAIT};
+pub use daemons::{Daemon, Group, Kind, XDP_COUNTERS_WAIT, logs, wait_elected};
 pub use host::Host;
 pub use netns::{in_netns, remove_leftovers};
 pub use probe::{ArpReply, ArpReport, IfAddr, PingReport};

@@ -13,7 +13,8 @@ use std::{
 
 use anyhow::{Context, Result, ensure};
 use hatest::{
-    Capture, Daemon, Group, Host, Mac, Topology, XDP_COUNTERS_WAIT, require_root, wait_until,
+    Capture, Daemon, Group, Host, Mac, Topology, XDP_COUNTERS_WAIT, logs, require_root,
+    wait_elected, wait_until,
 };
 
 /// `ha run` arguments as a user gives them: none. The XDP datapath attaches in
@@ -50,25 +51,11 @@ fn start(topo: &Topology, group: &Group, prios: &[u8], dp: &[&str]) -> Result<Ve
         .collect()
 }
 
-fn logs(daemons: &[Daemon]) -> String {
-    daemons
-        .iter()
-        .map(Daemon::log)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Starts `ha` on each node (the first must have the highest priority) and
 /// waits until the first is master and every other one backup.
 fn start_settled(topo: &Topology, group: &Group, prios: &[u8], dp: &[&str]) -> Result<Vec<Daemon>> {
     let d = start(topo, group, prios, dp)?;
-    d[0].wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&d))?;
-    for other in &d[1..] {
-        other
-            .wait_state("backup", Duration::from_secs(1))
-            .with_context(|| logs(&d))?;
-    }
+    wait_elected(&d, Duration::from_secs(3), Duration::from_secs(1))?;
     Ok(d)
 }
 

@@ -19,7 +19,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, ensure};
-use hatest::{Daemon, Group, Host, Topology, fault, require_root, wait_until};
+use hatest::{Daemon, Group, Host, Topology, fault, logs, require_root, wait_elected, wait_until};
 
 /// Settling after a disturbance: several Master_Down_Intervals plus room for
 /// netlink and this VM's scheduling.
@@ -41,22 +41,8 @@ fn start_settled(topo: &Topology, group: &Group, prios: &[u8]) -> Result<Vec<Dae
         .zip(prios)
         .map(|(n, p)| ha(n, &group.keepalived_conf(n, *p)))
         .collect::<Result<_>>()?;
-    d[0].wait_state("master", Duration::from_secs(5))
-        .with_context(|| logs(&d))?;
-    for other in &d[1..] {
-        other
-            .wait_state("backup", Duration::from_secs(2))
-            .with_context(|| logs(&d))?;
-    }
+    wait_elected(&d, Duration::from_secs(5), Duration::from_secs(2))?;
     Ok(d)
-}
-
-fn logs(daemons: &[Daemon]) -> String {
-    daemons
-        .iter()
-        .map(Daemon::log)
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Indices of the nodes that hold `vip`.

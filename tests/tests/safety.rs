@@ -4,7 +4,7 @@
 use std::{net::IpAddr, thread, time::Duration};
 
 use anyhow::{Context, Result, ensure};
-use hatest::{Daemon, Group, Host, Topology, require_root, wait_until};
+use hatest::{Daemon, Group, Host, Topology, logs, require_root, wait_until};
 
 /// `ha run` as a user starts it: no flags beyond the config and status file.
 fn ha(host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
@@ -13,14 +13,6 @@ fn ha(host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
 
 fn owns(host: &Host, vip: IpAddr) -> bool {
     host.has_address(vip).unwrap_or(false)
-}
-
-fn logs(daemons: &[&Daemon]) -> String {
-    daemons
-        .iter()
-        .map(|d| d.log())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A second `ha run` in the namespace of a running one refuses to start,
@@ -114,31 +106,31 @@ fn a_vip_the_kernel_refuses_faults_the_instance() -> Result<()> {
     let d1 = ha(n1, "ha", &bad)?;
     let d2 = ha(n2, "ha", &group.keepalived_conf(n2, 100))?;
     d2.wait_state("master", Duration::from_secs(5))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
     wait_until("n1 to count a fault", Duration::from_secs(5), || {
         Ok(d1.counter("faults")? >= 1)
     })
-    .with_context(|| logs(&[&d1, &d2]))?;
+    .with_context(|| logs([&d1, &d2]))?;
     // Over several of n1's retries (each after about a second): n2 keeps the
     // VIP, n1 never holds it, and only n2 answers ARP.
     for _ in 0..6 {
         ensure!(
             owns(n2, vip.into()) && !owns(n1, vip.into()),
             "VIP not on n2 alone\n{}",
-            logs(&[&d1, &d2])
+            logs([&d1, &d2])
         );
         let arp = topo.client().arping(vip, 2, Duration::from_millis(100))?;
         ensure!(
             arp.answered_only_by(n2.mac()),
             "ARP for the VIP: {arp:?}\n{}",
-            logs(&[&d1, &d2])
+            logs([&d1, &d2])
         );
     }
     ensure!(d1.counter("faults")? >= 2, "n1 did not retry\n{}", d1.log());
     ensure!(
         d2.counter("became_master")? == 1 && d2.state()? == "master",
         "n2 was disturbed by n1's retries\n{}",
-        logs(&[&d1, &d2])
+        logs([&d1, &d2])
     );
     Ok(())
 }
@@ -159,20 +151,20 @@ fn a_master_that_cannot_send_gives_the_vip_up() -> Result<()> {
     let d1 = ha(n1, "ha", &group.keepalived_conf(n1, 200))?;
     let d2 = ha(n2, "ha", &group.keepalived_conf(n2, 100))?;
     d1.wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
     d2.wait_state("backup", Duration::from_secs(2))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
 
     n1.nft(
         "table inet hatest {\n  chain out {\n    type filter hook output priority 0;\n    \
          meta l4proto vrrp drop\n  }\n}\n",
     )?;
     d2.wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
     wait_until("n1 to give the VIP up", Duration::from_secs(3), || {
         Ok(!owns(n1, vip))
     })
-    .with_context(|| logs(&[&d1, &d2]))?;
+    .with_context(|| logs([&d1, &d2]))?;
     ensure!(d1.counter("faults")? >= 1, "{}", d1.log());
     // n1 retries now and then; whatever it does, it never keeps the VIP
     // beside n2 for longer than one failed send.
@@ -186,9 +178,9 @@ fn a_master_that_cannot_send_gives_the_vip_up() -> Result<()> {
     ensure!(
         both <= 1,
         "both held the VIP in {both} of 30 samples\n{}",
-        logs(&[&d1, &d2])
+        logs([&d1, &d2])
     );
-    ensure!(owns(n2, vip), "n2 lost the VIP\n{}", logs(&[&d1, &d2]));
+    ensure!(owns(n2, vip), "n2 lost the VIP\n{}", logs([&d1, &d2]));
     Ok(())
 }
 
@@ -324,18 +316,18 @@ fn recreated_interface(flags: &[&str]) -> Result<()> {
     let d1 = Daemon::ha_with(n1, "ha", &group.keepalived_conf(n1, 200), flags)?;
     let d2 = Daemon::ha_with(n2, "ha", &group.keepalived_conf(n2, 100), flags)?;
     d1.wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
     d2.wait_state("backup", Duration::from_secs(2))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
 
     topo.recreate_link(n1)?;
     d2.wait_state("master", Duration::from_secs(3))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
     // n1 starts again on the new interface and preempts.
     d1.wait_state("master", Duration::from_secs(10))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
     d2.wait_state("backup", Duration::from_secs(3))
-        .with_context(|| logs(&[&d1, &d2]))?;
+        .with_context(|| logs([&d1, &d2]))?;
     ensure!(
         d1.proc.try_wait()?.is_none(),
         "ha on n1 exited\n{}",
@@ -344,7 +336,7 @@ fn recreated_interface(flags: &[&str]) -> Result<()> {
     ensure!(
         owns(n1, vip) && !owns(n2, vip),
         "VIP not on n1 alone\n{}",
-        logs(&[&d1, &d2])
+        logs([&d1, &d2])
     );
     let arp = topo
         .client()
@@ -352,7 +344,7 @@ fn recreated_interface(flags: &[&str]) -> Result<()> {
     ensure!(
         arp.answered_only_by(n1.mac()),
         "ARP for the VIP: {arp:?}\n{}",
-        logs(&[&d1, &d2])
+        logs([&d1, &d2])
     );
     Ok(())
 }

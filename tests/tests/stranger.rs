@@ -108,7 +108,7 @@ impl Lan {
     }
 
     fn logs(&self) -> String {
-        format!("{}\n{}", self.d1.log(), self.d2.log())
+        hatest::logs([&self.d1, &self.d2])
     }
 
     /// How often each node became master so far.
