@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod demux;
 pub mod ebpf;
+pub mod exec;
 pub mod instance;
 pub mod net;
 pub mod status;

@@ -19,6 +19,7 @@ mod keepalived;
 pub mod model;
 mod native;
 mod read;
+pub mod service;
 pub mod validate;
 pub mod vip;
 

@@ -15,6 +15,10 @@ use std::{fmt, net::IpAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::service::{
+    Check, Checker, Command, Notify, NotifyFifo, ParamMatch, Probe, RealServer, SyncGroup,
+    TrackFile, TrackProcess, TrackRef, Tracking, VirtualServer,
+};
 pub use super::vip::Vip;
 
 /// The whole configuration.
@@ -27,6 +31,23 @@ pub struct Config {
     /// The virtual routers this node takes part in, in file order.
     #[serde(default)]
     pub instances: Vec<Instance>,
+    /// Named pass/fail checks instances track (keepalived's `vrrp_script`,
+    /// and the built-in TCP/HTTP probes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    /// Files whose value changes priorities (keepalived's `track_file`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_files: Vec<TrackFile>,
+    /// Processes whose presence is tracked (keepalived's `vrrp_track_process`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_processes: Vec<TrackProcess>,
+    /// Instances that change state together (keepalived's `vrrp_sync_group`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_groups: Vec<SyncGroup>,
+    /// keepalived's `virtual_server` blocks: their real servers' checkers
+    /// and notify scripts (ha does not program IPVS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_servers: Vec<VirtualServer>,
 }
 
 /// Node-wide settings (keepalived's `global_defs`).
@@ -42,6 +63,22 @@ pub struct Global {
     /// host name, as in keepalived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router_id: Option<String>,
+    /// keepalived's `enable_script_security`: refuse a script that a
+    /// non-root user could change (it, or a directory on its path, writable
+    /// by someone other than root).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub script_security: bool,
+    /// keepalived's `script_user USER [GROUP]`: who scripts run as unless
+    /// they name their own user. `None`: root (keepalived uses
+    /// `keepalived_script` when that user exists, else root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_user: Option<String>,
+    /// The group of `script_user`; `None`: that user's primary group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_group: Option<String>,
+    /// keepalived's `notify_fifo` / `vrrp_notify_fifo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fifo: Option<NotifyFifo>,
 }
 
 /// One virtual router (keepalived's `vrrp_instance`).
@@ -130,6 +167,12 @@ pub struct Instance {
     /// What a stopping master does with its VIPs (see [`Handover`]).
     #[serde(default)]
     pub handover: Handover,
+    /// Checks, interfaces, files and processes the instance follows.
+    #[serde(default, skip_serializing_if = "Tracking::is_empty")]
+    pub track: Tracking,
+    /// Scripts run when the instance changes state.
+    #[serde(default, skip_serializing_if = "Notify::is_empty")]
+    pub notify: Notify,
 }
 
 /// Authentication carried in a VRRPv2 advert. Its `Debug` leaves the
@@ -266,6 +309,8 @@ impl Instance {
             v3_checksum_with_pseudo_header: true,
             datapath: Datapath::default(),
             handover: Handover::default(),
+            track: Tracking::default(),
+            notify: Notify::default(),
         }
     }
 

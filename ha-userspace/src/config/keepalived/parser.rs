@@ -58,8 +58,9 @@ pub(crate) fn parse<'a>(
     let mut config = Config {
         global: Global {
             router_id: g.router_id.as_ref().map(|(r, _)| r.clone()),
+            ..Global::default()
         },
-        instances: Vec::new(),
+        ..Config::default()
     };
     let mut instances = Vec::new();
     for raw in raws {

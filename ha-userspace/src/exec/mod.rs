@@ -1,0 +1,196 @@
+//! Running configured programs: check scripts, notify scripts, `MISC_CHECK`.
+//!
+//! A program runs directly with its arguments (no shell unless its line
+//! names one, as keepalived), in a process group of its own so that a
+//! timeout kills everything it started, with its output drained and kept
+//! to a bounded tail for the log. It never blocks the caller's protocol
+//! work: callers await it on a task of their own.
+
+use std::{process::Stdio, time::Duration};
+
+use tokio::io::AsyncReadExt;
+
+use crate::config::model::Command;
+
+/// The last bytes of a program's output kept for the log.
+pub const OUTPUT_TAIL: usize = 4096;
+
+/// How long output is still read after the program has exited.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal ended it (not ours).
+    Signalled(i32),
+    /// It ran past its timeout; its process group was killed.
+    TimedOut,
+}
+
+impl Outcome {
+    /// keepalived's rule: exit status 0 is success, anything else failure.
+    pub fn success(&self) -> bool {
+        *self == Outcome::Exited(0)
+    }
+}
+
+/// A finished run: how it ended and the tail of its output (stdout and
+/// stderr interleaved as read).
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// At most [`OUTPUT_TAIL`] bytes, lossily decoded.
+    pub output: String,
+}
+
+/// Runs `cmd` with `extra` arguments appended, killing its process group
+/// after `timeout`. An error means it could not be started at all (not
+/// found, not executable): the message names the program.
+pub async fn run(cmd: &Command, extra: &[String], timeout: Duration) -> anyhow::Result<Run> {
+    let (program, args) = cmd
+        .argv
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("empty command"))?;
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
+    let pgid = child.id().map(|p| p as i32);
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let drain = async {
+        let mut tail = Vec::new();
+        let mut buf_out = [0u8; 4096];
+        let mut buf_err = [0u8; 4096];
+        loop {
+            let n = tokio::select! {
+                r = read_some(&mut out, &mut buf_out) => r.map(|n| &buf_out[..n]),
+                r = read_some(&mut err, &mut buf_err) => r.map(|n| &buf_err[..n]),
+            };
+            match n {
+                Some(bytes) => {
+                    tail.extend_from_slice(bytes);
+                    if tail.len() > OUTPUT_TAIL {
+                        tail.drain(..tail.len() - OUTPUT_TAIL);
+                    }
+                }
+                None if out.is_none() && err.is_none() => break,
+                None => {}
+            }
+        }
+        tail
+    };
+    // The output is read while the program runs; once it has exited, what
+    // is left in the pipes is read for a moment more, but a daemon it started
+    // that keeps them open does not hold the result back.
+    let mut drain = std::pin::pin!(drain);
+    let waited = tokio::time::timeout(timeout, async {
+        tokio::select! {
+            tail = &mut drain => (Some(tail), child.wait().await),
+            status = child.wait() => {
+                let tail = tokio::time::timeout(DRAIN_AFTER_EXIT, &mut drain).await.ok();
+                (tail, status)
+            }
+        }
+    })
+    .await;
+    let (outcome, tail) = match waited {
+        Ok((tail, Ok(status))) => {
+            use std::os::unix::process::ExitStatusExt;
+            let outcome = match (status.code(), status.signal()) {
+                (Some(c), _) => Outcome::Exited(c),
+                (None, Some(s)) => Outcome::Signalled(s),
+                (None, None) => Outcome::Signalled(0),
+            };
+            (outcome, tail.unwrap_or_default())
+        }
+        Ok((_, Err(e))) => anyhow::bail!("waiting for {program}: {e}"),
+        Err(_) => {
+            // Past its timeout: the program and whatever it started in its
+            // group go, so a hanging check cannot pile up run after run.
+            if let Some(pgid) = pgid {
+                // SAFETY: kill(2) with a negative pid signals that process group.
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            }
+            let _ = child.wait().await;
+            (Outcome::TimedOut, Vec::new())
+        }
+    };
+    Ok(Run {
+        outcome,
+        output: String::from_utf8_lossy(&tail).into_owned(),
+    })
+}
+
+/// Reads from a pipe, `None` at its end (and forgets it), pending forever
+/// once it is gone.
+async fn read_some<R: tokio::io::AsyncRead + Unpin>(
+    pipe: &mut Option<R>,
+    buf: &mut [u8],
+) -> Option<usize> {
+    let Some(p) = pipe else {
+        return std::future::pending().await;
+    };
+    match p.read(buf).await {
+        Ok(0) | Err(_) => {
+            *pipe = None;
+            None
+        }
+        Ok(n) => Some(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(argv: &[&str]) -> Command {
+        Command {
+            argv: argv.iter().map(ToString::to_string).collect(),
+            user: None,
+            group: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn exit_codes_and_output() {
+        let r = run(&cmd(&["/bin/sh", "-c", "echo hi; exit 3"]), &[], Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(r.outcome, Outcome::Exited(3));
+        assert_eq!(r.output, "hi\n");
+        let r = run(&cmd(&["/bin/true"]), &[], Duration::from_secs(5)).await.unwrap();
+        assert!(r.outcome.success());
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_the_group() {
+        let t = std::time::Instant::now();
+        let r = run(
+            &cmd(&["/bin/sh", "-c", "sleep 30 & sleep 30"]),
+            &[],
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.outcome, Outcome::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_an_error_naming_it() {
+        let e = run(&cmd(&["/nonexistent/x"]), &[], Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/x"), "{e}");
+    }
+}
