@@ -732,6 +732,7 @@ fn fault_name(source: FaultSource) -> String {
         FaultSource::Vips => "vips".into(),
         FaultSource::Send => "send".into(),
         FaultSource::Tracker(i) => format!("tracker {i}"),
+        FaultSource::Group => "sync group".into(),
     }
 }
 

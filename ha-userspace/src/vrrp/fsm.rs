@@ -89,6 +89,7 @@ mod actions;
 mod backup;
 mod config;
 mod fault;
+mod group;
 mod master;
 mod release;
 #[cfg(test)]
@@ -161,6 +162,10 @@ pub enum Input {
     PriorityChanged(u8),
     /// A reason not to serve went on or off (see [`FaultSource`]).
     Fault { source: FaultSource, on: bool },
+    /// Another member of our sync group became Master (see `fsm::group`).
+    GroupMaster,
+    /// Another member of our sync group left Master for Backup.
+    GroupBackup,
 }
 
 /// The router we currently accept as master, from its last accepted advert.
@@ -315,6 +320,8 @@ impl Fsm {
             }
             Input::PriorityChanged(priority) => self.on_priority(priority, now, &mut out),
             Input::Fault { source, on } => self.on_fault(source, on, now, &mut out),
+            Input::GroupMaster => self.on_group_master(now, &mut out),
+            Input::GroupBackup => self.on_group_backup(now, &mut out),
         }
         out
     }

@@ -86,6 +86,8 @@ pub enum Ignore {
     Faulted,
     /// A fault source switched to the value it already had.
     FaultUnchanged,
+    /// A sync-group input for a state it does not move (see `fsm::group`).
+    GroupUnchanged,
 }
 
 /// How many actions one step can produce at most. The longest step is a

@@ -30,6 +30,8 @@ pub enum FaultSource {
     /// A tracker (script, check, tracked interface or file) by its index in
     /// the instance's configuration.
     Tracker(u16),
+    /// Another member of the instance's sync group is in Fault.
+    Group,
 }
 
 impl Fsm {

@@ -1087,6 +1087,7 @@ mod random {
         prop_oneof![
             Just(FaultSource::Link),
             Just(FaultSource::Vips),
+            Just(FaultSource::Group),
             (0u16..2).prop_map(FaultSource::Tracker),
         ]
     }
@@ -1105,6 +1106,8 @@ mod random {
                 .prop_map(|(source, on)| Step::Input(Input::Fault { source, on })),
             (0u8..3).prop_map(Step::Fire),
             (0u8..3).prop_map(Step::Fire),
+            Just(Step::Input(Input::GroupMaster)),
+            Just(Step::Input(Input::GroupBackup)),
         ]
     }
 
@@ -1222,4 +1225,66 @@ fn rfc5798_6_4_3_adver_timer_keeps_its_schedule_when_handled_late() {
         }),
         "{very_late:?}"
     );
+}
+
+// ----- sync groups (keepalived's vrrp_sync_group) ----------------------------
+
+/// A member becoming Master brings a Backup along at once, without waiting
+/// for its own Master_Down_Timer.
+#[test]
+fn group_master_takes_a_backup_over_now() {
+    let mut f = backup(config(Version::V3, 100));
+    f.handle(advert(v4(1), 150, 100), T0 + ms(10));
+    let a = f.handle(Input::GroupMaster, T0 + ms(20));
+    assert_eq!(f.state(), State::Master);
+    assert_eq!(
+        a.iter().take(2).collect::<Vec<_>>(),
+        [&Action::CancelMasterDownTimer, &Action::AddVips]
+    );
+    assert!(a.contains(&Action::SendGratuitous));
+    // A Master or a faulted member is not moved.
+    assert!(matches!(
+        f.handle(Input::GroupMaster, T0 + ms(30)).iter().next(),
+        Some(Action::Ignored(Ignore::GroupUnchanged))
+    ));
+    let mut g = backup(config(Version::V3, 100));
+    g.handle(fault(FaultSource::Group, true), T0 + ms(10));
+    g.handle(Input::GroupMaster, T0 + ms(20));
+    assert_eq!(g.state(), State::Fault);
+}
+
+/// A Master whose group left Master steps down: priority 0, VIPs removed,
+/// Backup waiting Master_Down_Interval; later GroupMaster brings it back.
+#[test]
+fn group_backup_steps_a_master_down() {
+    let (mut f, at) = master(config(Version::V3, 100));
+    let now = at + ms(5);
+    let a = f.handle(Input::GroupBackup, now);
+    assert_eq!(f.state(), State::Backup);
+    let want = [
+        Action::CancelAdverTimer,
+        Action::SendAdvert { priority: 0 },
+        Action::RemoveVips,
+        Action::ArmMasterDownTimer {
+            at: now + f.master_down_interval(),
+        },
+        changed(State::Master, State::Backup),
+    ];
+    assert_eq!(a.iter().cloned().collect::<Vec<_>>(), want);
+    // Nothing heard: it takes over again when its own timer fires.
+    f.handle(Input::MasterDownTimer, now + f.master_down_interval());
+    assert_eq!(f.state(), State::Master);
+}
+
+/// The group fault is one source among the others.
+#[test]
+fn group_fault_is_a_fault_source() {
+    let (mut f, at) = master(config(Version::V3, 100));
+    f.handle(fault(FaultSource::Group, true), at + ms(1));
+    assert_eq!(f.state(), State::Fault);
+    f.handle(fault(FaultSource::Link, true), at + ms(2));
+    f.handle(fault(FaultSource::Group, false), at + ms(3));
+    assert_eq!(f.state(), State::Fault);
+    f.handle(fault(FaultSource::Link, false), at + ms(4));
+    assert_eq!(f.state(), State::Backup);
 }
