@@ -13,6 +13,7 @@ pub mod ebpf;
 pub mod exec;
 pub mod instance;
 pub mod net;
+pub mod notify;
 pub mod status;
 pub mod sync;
 pub mod ticker;
