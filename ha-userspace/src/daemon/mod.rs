@@ -487,16 +487,34 @@ async fn lookup(
 /// A configured interface (`names`: name → ifindex at start) that shows up
 /// again under another index was deleted and created again: it says so on
 /// `recreated`, once, for the supervisor to start the instances again.
+///
+/// Tracked interfaces (`track_interface`, `tracked`: name → level) follow
+/// the same events, by name, so one deleted and created again is followed
+/// under its new index.
 async fn watch_links(
     netlink: Netlink,
     mut events: crate::net::NetEvents,
     routes: Vec<(u32, mpsc::Sender<Inbound>)>,
     mut names: HashMap<String, u32>,
     recreated: mpsc::Sender<String>,
+    tracked: HashMap<String, watch::Sender<Level>>,
 ) {
     loop {
         let mut last: HashMap<u32, bool> = HashMap::new();
         while let Some(event) = events.recv().await {
+            match &event {
+                NetEvent::Link(state) => {
+                    if let Some(level) = tracked.get(&state.name) {
+                        level.send_if_modified(|l| set_level(l, state.is_up()));
+                    }
+                }
+                NetEvent::LinkRemoved { name, .. } => {
+                    if let Some(level) = tracked.get(name) {
+                        level.send_if_modified(|l| set_level(l, false));
+                    }
+                }
+                _ => {}
+            }
             if let NetEvent::Link(state) = &event
                 && names
                     .get(&state.name)
@@ -525,5 +543,20 @@ async fn watch_links(
         for (_, inbox) in &routes {
             let _ = inbox.send(Inbound::LinkResync).await;
         }
+        for (name, level) in &tracked {
+            let up = match netlink.link_by_name(name).await {
+                Ok(link) => link.is_up(),
+                Err(_) => false,
+            };
+            level.send_if_modified(|l| set_level(l, up));
+        }
     }
+}
+
+/// Sets a tracked interface's level; true if it changed.
+fn set_level(level: &mut Level, up: bool) -> bool {
+    let new = if up { Level::Up } else { Level::Down };
+    let changed = *level != new;
+    *level = new;
+    changed
 }

@@ -9,6 +9,7 @@ mod announce;
 pub mod kernel;
 mod rx;
 mod timers;
+pub mod track;
 
 use std::{collections::VecDeque, net::IpAddr, sync::Arc};
 
@@ -48,6 +49,27 @@ pub enum Inbound {
     Kernel(ha_common::Event),
     /// Events of the XDP program may have been lost: read the maps again.
     KernelResync,
+    /// The instance's sync group moves it (`Input::GroupMaster`,
+    /// `GroupBackup`, or the `Group` fault source).
+    Group(Input),
+}
+
+/// What a member of a sync group tells the group's coordinator after each
+/// step that changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupReport {
+    /// Its state.
+    pub state: State,
+    /// Whether it is in Fault for a reason of its own (not the group's).
+    pub own_fault: bool,
+}
+
+/// A member's line to its sync group's coordinator.
+pub struct GroupLink {
+    /// Its index among the group's members.
+    pub member: usize,
+    /// Where its reports go.
+    pub reports: mpsc::UnboundedSender<(usize, GroupReport)>,
 }
 
 /// Everything an instance task needs, resolved by the daemon.
@@ -78,6 +100,12 @@ pub struct Parts {
     pub board: Arc<StatusBoard>,
     /// The monotonic epoch shared by all instances.
     pub epoch: Instant,
+    /// The checks, interfaces, files and processes it follows.
+    pub tracking: Vec<track::TrackInput>,
+    /// Its notify scripts (and the FIFO), if any.
+    pub notifier: Option<crate::notify::Notifier>,
+    /// Its sync group, if it is in one.
+    pub group: Option<GroupLink>,
 }
 
 /// What an instance on the XDP datapath needs besides [`Parts`].
@@ -128,6 +156,10 @@ pub struct Instance {
     /// when the controller heard of it, then when the VIPs were in place
     /// (CLOCK_MONOTONIC ns), for the log line that says how long it took.
     takeover: Option<Takeover>,
+    /// Trackers turned into faults and priority changes.
+    tracking: track::Tracking,
+    /// The last report to the sync group.
+    reported: Option<GroupReport>,
 }
 
 /// The steps of a takeover on the XDP datapath, in CLOCK_MONOTONIC ns.
@@ -146,7 +178,7 @@ const RELEASE_LINGER: std::time::Duration = std::time::Duration::from_millis(100
 impl Instance {
     /// Builds the state machine for `p.cfg`. Fails on a configuration the
     /// state machine rejects (validation should have caught it first).
-    pub fn new(p: Parts) -> anyhow::Result<Instance> {
+    pub fn new(mut p: Parts) -> anyhow::Result<Instance> {
         let version = if p.cfg.version == 3 {
             Version::V3
         } else {
@@ -211,6 +243,8 @@ impl Instance {
             periodic: None,
             takeover: None,
             published_master: None,
+            tracking: track::Tracking::new(std::mem::take(&mut p.tracking), p.cfg.priority),
+            reported: None,
             p,
         })
     }
@@ -226,6 +260,11 @@ impl Instance {
         if !self.p.link_up {
             warn!(instance = %self.p.cfg.name, "interface down at start: fault until it comes up");
             self.step(fault(FaultSource::Link, true)).await;
+        }
+        // Trackers already failed at start (a script with `init_fail`, a
+        // tracked interface that is down) count before the first election.
+        for input in self.tracking.evaluate() {
+            self.step(input).await;
         }
         self.publish();
         if !*shutdown.borrow() {
@@ -259,7 +298,14 @@ impl Instance {
                     Inbound::Link { up } => self.link_changed(up).await,
                     Inbound::LinkResync => self.resync_link().await,
                     Inbound::KernelResync => self.kernel_resync().await,
+                    Inbound::Group(input) => self.step(input).await,
                 },
+                () = self.tracking.changed(), if !stopping => {
+                    for input in self.tracking.evaluate() {
+                        self.log_tracking(&input);
+                        self.step(input).await;
+                    }
+                }
                 () = sleep_until(deadline) => {
                     for input in self.timers.take_due() {
                         self.step(input).await;
@@ -273,6 +319,46 @@ impl Instance {
             k.remove();
         }
         self.publish();
+        if let Some(n) = &self.p.notifier {
+            n.event(crate::notify::NotifyState::Stop, self.fsm.priority());
+        }
+    }
+
+    /// Says in the log what a tracker changed.
+    fn log_tracking(&self, input: &Input) {
+        let name = &self.p.cfg.name;
+        match input {
+            Input::Fault {
+                source: FaultSource::Tracker(i),
+                on,
+            } => {
+                let what = self.tracking.label(*i).unwrap_or("tracker");
+                if *on {
+                    warn!(instance = %name, tracker = what, "tracked object failed: fault");
+                } else {
+                    info!(instance = %name, tracker = what, "tracked object recovered");
+                }
+            }
+            Input::PriorityChanged(p) => {
+                info!(instance = %name, from = self.fsm.priority(), to = p, "tracking changed the priority");
+            }
+            _ => {}
+        }
+    }
+
+    /// Tells the sync group what this step made of us, if it changed.
+    fn report_to_group(&mut self) {
+        let Some(g) = &self.p.group else {
+            return;
+        };
+        let report = GroupReport {
+            state: self.fsm.state(),
+            own_fault: self.fsm.faults().any(|f| f != FaultSource::Group),
+        };
+        if self.reported != Some(report) {
+            self.reported = Some(report);
+            let _ = g.reports.send((g.member, report));
+        }
     }
 
     async fn received(&mut self, rx: RxAdvert) {
@@ -475,6 +561,7 @@ impl Instance {
         if self.fsm.master().map(|m| m.addr) != self.published_master {
             self.publish();
         }
+        self.report_to_group();
     }
 
     async fn execute(&mut self, action: Action) {
@@ -542,6 +629,11 @@ impl Instance {
                     self.p.board.count(self.p.index, "became_master");
                 }
                 self.publish();
+                if let Some(n) = &self.p.notifier
+                    && let Some(state) = crate::notify::NotifyState::of(to)
+                {
+                    n.event(state, self.fsm.priority());
+                }
             }
             Action::Ignored(Ignore::IntervalMismatch { ours, theirs }) => {
                 debug!(instance = %name, ours, theirs, "advert with another interval dropped (RFC 3768 §7.1)");
@@ -692,7 +784,14 @@ impl Instance {
             State::Releasing => "releasing",
             State::Fault => "fault",
         };
-        let faults = self.fsm.faults().map(fault_name).collect();
+        let faults = self
+            .fsm
+            .faults()
+            .map(|f| match f {
+                FaultSource::Tracker(i) => self.tracking.label(i).unwrap_or("tracker").to_string(),
+                other => fault_name(other),
+            })
+            .collect();
         let master = match self.fsm.state() {
             State::Master | State::Releasing => Some(self.src),
             _ => self.fsm.master().map(|m| m.addr),

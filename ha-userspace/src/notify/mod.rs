@@ -65,6 +65,19 @@ impl NotifyState {
             NotifyState::Stop => "STOP",
         }
     }
+
+    /// What entering `state` reports, if anything: Initialize and Releasing
+    /// are steps of starting and stopping (STOP is sent when the instance
+    /// has stopped), not states keepalived reports.
+    pub fn of(state: crate::vrrp::State) -> Option<NotifyState> {
+        use crate::vrrp::State;
+        match state {
+            State::Master => Some(NotifyState::Master),
+            State::Backup => Some(NotifyState::Backup),
+            State::Fault => Some(NotifyState::Fault),
+            State::Initialize | State::Releasing => None,
+        }
+    }
 }
 
 /// Whose events a [`Notifier`] reports: keepalived's type word.
