@@ -63,7 +63,12 @@ impl Runner {
 
     /// [`run`] as the user and group `cmd` (or this runner) names. An
     /// unknown user or group is an error, like a missing program.
-    pub async fn run(&self, cmd: &Command, extra: &[String], timeout: Duration) -> anyhow::Result<Run> {
+    pub async fn run(
+        &self,
+        cmd: &Command,
+        extra: &[String],
+        timeout: Duration,
+    ) -> anyhow::Result<Run> {
         let ids = self.ids(cmd)?;
         run_with(cmd, extra, timeout, ids).await
     }
@@ -252,12 +257,18 @@ mod tests {
 
     #[tokio::test]
     async fn exit_codes_and_output() {
-        let r = run(&cmd(&["/bin/sh", "-c", "echo hi; exit 3"]), &[], Duration::from_secs(5))
-            .await
-            .unwrap();
+        let r = run(
+            &cmd(&["/bin/sh", "-c", "echo hi; exit 3"]),
+            &[],
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.outcome, Outcome::Exited(3));
         assert_eq!(r.output, "hi\n");
-        let r = run(&cmd(&["/bin/true"]), &[], Duration::from_secs(5)).await.unwrap();
+        let r = run(&cmd(&["/bin/true"]), &[], Duration::from_secs(5))
+            .await
+            .unwrap();
         assert!(r.outcome.success());
     }
 

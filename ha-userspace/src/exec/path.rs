@@ -37,10 +37,10 @@ fn is_executable_file(p: &Path) -> bool {
 /// sticky bit, like /tmp, may be world-writable).
 pub fn insecure(program: &Path) -> Option<String> {
     let mut paths = vec![program.to_path_buf()];
-    if let Ok(real) = std::fs::canonicalize(program) {
-        if real != program {
-            paths.push(real);
-        }
+    if let Ok(real) = std::fs::canonicalize(program)
+        && real != program
+    {
+        paths.push(real);
     }
     for path in paths {
         let mut prefix = PathBuf::new();
@@ -57,7 +57,10 @@ pub fn insecure(program: &Path) -> Option<String> {
                 return Some(format!("{} is not owned by root", prefix.display()));
             }
             if !m.file_type().is_symlink() && !sticky_dir && (group_writable || world_writable) {
-                return Some(format!("{} is writable by non-root users", prefix.display()));
+                return Some(format!(
+                    "{} is writable by non-root users",
+                    prefix.display()
+                ));
             }
         }
     }

@@ -92,7 +92,10 @@ mod tests {
 
     #[test]
     fn root_and_nobody_resolve() {
-        assert_eq!(resolve(Some("root"), None).unwrap(), Some(Ids { uid: 0, gid: 0 }));
+        assert_eq!(
+            resolve(Some("root"), None).unwrap(),
+            Some(Ids { uid: 0, gid: 0 })
+        );
         assert_eq!(resolve(None, None).unwrap(), None);
         let nobody = resolve(Some("nobody"), Some("root")).unwrap().unwrap();
         assert_ne!(nobody.uid, 0);

@@ -50,11 +50,18 @@ pub async fn run(
                 failures = failures.saturating_add(1);
                 if f.not_started {
                     if not_started.as_deref() != Some(f.reason.as_str()) {
-                        warn!("check {name}: {}; counted as failed until it can run", f.reason);
+                        warn!(
+                            "check {name}: {}; counted as failed until it can run",
+                            f.reason
+                        );
                         not_started = Some(f.reason.clone());
                     }
                 } else {
-                    debug!("check {name} failed: {}; output: {}", f.reason, f.output.trim_end());
+                    debug!(
+                        "check {name} failed: {}; output: {}",
+                        f.reason,
+                        f.output.trim_end()
+                    );
                 }
                 Some(f.reason.clone())
             }

@@ -52,9 +52,7 @@ pub async fn run(tf: TrackFile, level: watch::Sender<Level>, status: watch::Send
         Ok(mut events) => {
             while let Some(ev) = events.next().await {
                 match ev {
-                    Ok(ev) if ev.name.is_some() && ev.name == name => {
-                        publish(read_value(&tf.path))
-                    }
+                    Ok(ev) if ev.name.is_some() && ev.name == name => publish(read_value(&tf.path)),
                     Ok(_) => {}
                     Err(e) => {
                         warn!("track_file {}: inotify on {}: {e}", tf.name, dir.display());
@@ -109,7 +107,10 @@ pub fn read_value(path: &Path) -> i64 {
 /// prefix (`0x` hex, `0` octal, else decimal), digits up to the first that
 /// does not belong; saturating; 0 when there are none.
 pub fn parse_value(s: &[u8]) -> i64 {
-    let mut i = s.iter().take_while(|b| b" \t\n\r\x0b\x0c".contains(b)).count();
+    let mut i = s
+        .iter()
+        .take_while(|b| b" \t\n\r\x0b\x0c".contains(b))
+        .count();
     let negative = match s.get(i) {
         Some(b'-') => {
             i += 1;
@@ -122,7 +123,10 @@ pub fn parse_value(s: &[u8]) -> i64 {
         _ => false,
     };
     let hex_digit_follows = s.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
-    let radix = if s.get(i) == Some(&b'0') && matches!(s.get(i + 1), Some(b'x' | b'X')) && hex_digit_follows {
+    let radix = if s.get(i) == Some(&b'0')
+        && matches!(s.get(i + 1), Some(b'x' | b'X'))
+        && hex_digit_follows
+    {
         i += 2;
         16
     } else if s.get(i) == Some(&b'0') {
@@ -135,9 +139,15 @@ pub fn parse_value(s: &[u8]) -> i64 {
         let Some(d) = (b as char).to_digit(radix) else {
             break;
         };
-        value = value.saturating_mul(i64::from(radix)).saturating_add(i64::from(d));
+        value = value
+            .saturating_mul(i64::from(radix))
+            .saturating_add(i64::from(d));
     }
-    if negative { value.saturating_neg() } else { value }
+    if negative {
+        value.saturating_neg()
+    } else {
+        value
+    }
 }
 
 #[cfg(test)]

@@ -91,11 +91,7 @@ fn blocking_get(
         return Ok(());
     };
     let mut hasher = Md5::new();
-    let mut reader = response
-        .body_mut()
-        .with_config()
-        .limit(BODY_LIMIT)
-        .reader();
+    let mut reader = response.body_mut().with_config().limit(BODY_LIMIT).reader();
     let mut buf = [0u8; 16 * 1024];
     loop {
         match reader.read(&mut buf) {
@@ -122,6 +118,9 @@ mod tests {
     #[test]
     fn md5_hex_of_a_known_string() {
         use md5::{Digest, Md5};
-        assert_eq!(super::hex(&Md5::digest(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            super::hex(&Md5::digest(b"abc")),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
     }
 }

@@ -76,10 +76,13 @@ mod tests {
     use super::*;
 
     fn feed(h: &mut Hysteresis, results: &[bool]) -> Vec<Level> {
-        results.iter().map(|&ok| {
-            h.record(ok);
-            h.level()
-        }).collect()
+        results
+            .iter()
+            .map(|&ok| {
+                h.record(ok);
+                h.level()
+            })
+            .collect()
     }
 
     #[test]
@@ -104,7 +107,10 @@ mod tests {
         let mut h = Hysteresis::new(2, 3, false);
         h.record(true);
         assert_eq!(
-            feed(&mut h, &[false, false, true, false, false, false, true, true]),
+            feed(
+                &mut h,
+                &[false, false, true, false, false, false, true, true]
+            ),
             [Up, Up, Up, Up, Up, Down, Down, Up]
         );
     }

@@ -204,9 +204,15 @@ fn refused(c: &Check, runner: &exec::Runner, script_security: bool) -> Option<St
     }
     let why = exec::path::insecure(&program)?;
     if script_security {
-        Some(format!("unsafe to run {} as root: {why}", program.display()))
+        Some(format!(
+            "unsafe to run {} as root: {why}",
+            program.display()
+        ))
     } else {
-        warn!("check {}: {why} (enable script_security to refuse it)", c.name);
+        warn!(
+            "check {}: {why} (enable script_security to refuse it)",
+            c.name
+        );
         None
     }
 }

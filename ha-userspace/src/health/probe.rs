@@ -43,7 +43,11 @@ pub fn kind(probe: &Probe) -> &'static str {
 }
 
 /// Runs one attempt of `probe`, failing after `timeout`.
-pub async fn attempt(probe: &Probe, timeout: Duration, runner: &exec::Runner) -> Result<(), Failure> {
+pub async fn attempt(
+    probe: &Probe,
+    timeout: Duration,
+    runner: &exec::Runner,
+) -> Result<(), Failure> {
     match probe {
         Probe::Script(cmd) => match runner.run(cmd, &[], timeout).await {
             Ok(run) if run.outcome.success() => Ok(()),
@@ -76,7 +80,11 @@ pub async fn attempt(probe: &Probe, timeout: Duration, runner: &exec::Runner) ->
 
 /// keepalived's TCP_CHECK: the connection opens within the timeout, then
 /// is closed.
-async fn tcp(to: SocketAddr, bind: Option<std::net::IpAddr>, timeout: Duration) -> Result<(), Failure> {
+async fn tcp(
+    to: SocketAddr,
+    bind: Option<std::net::IpAddr>,
+    timeout: Duration,
+) -> Result<(), Failure> {
     let socket = if to.is_ipv4() {
         TcpSocket::new_v4()
     } else {

@@ -78,7 +78,10 @@ pub fn count(tp: &TrackProcess) -> u32 {
     let mut n = 0u32;
     for entry in dir.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|s| s.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(pid) = name
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        else {
             continue;
         };
         let base = std::path::Path::new("/proc").join(pid);
@@ -91,9 +94,13 @@ pub fn count(tp: &TrackProcess) -> u32 {
         } else {
             Vec::new()
         };
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).collect();
+        let args: Vec<&[u8]> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .collect();
         let name_matches = if by_argv0 {
-            args.first().is_some_and(|a0| argv0_matches(a0, &tp.process))
+            args.first()
+                .is_some_and(|a0| argv0_matches(a0, &tp.process))
         } else {
             std::fs::read(base.join("comm"))
                 .is_ok_and(|c| c.strip_suffix(b"\n").unwrap_or(&c) == tp.process.as_bytes())
@@ -136,17 +143,44 @@ mod tests {
         let args: Vec<&[u8]> = vec![b"-c", b"/etc/x.conf", b"--fg"];
         let w = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
         assert!(params_match(&args, &w(&[]), ParamMatch::Exact));
-        assert!(params_match(&args, &w(&["-c", "/etc/x.conf", "--fg"]), ParamMatch::Exact));
-        assert!(!params_match(&args, &w(&["-c", "/etc/x.conf"]), ParamMatch::Exact));
-        assert!(params_match(&args, &w(&["-c", "/etc/x.conf"]), ParamMatch::Initial));
-        assert!(!params_match(&args, &w(&["/etc/x.conf"]), ParamMatch::Initial));
-        assert!(params_match(&args, &w(&["/etc/x.conf", "--fg"]), ParamMatch::Partial));
-        assert!(!params_match(&args, &w(&["-c", "--fg"]), ParamMatch::Partial));
+        assert!(params_match(
+            &args,
+            &w(&["-c", "/etc/x.conf", "--fg"]),
+            ParamMatch::Exact
+        ));
+        assert!(!params_match(
+            &args,
+            &w(&["-c", "/etc/x.conf"]),
+            ParamMatch::Exact
+        ));
+        assert!(params_match(
+            &args,
+            &w(&["-c", "/etc/x.conf"]),
+            ParamMatch::Initial
+        ));
+        assert!(!params_match(
+            &args,
+            &w(&["/etc/x.conf"]),
+            ParamMatch::Initial
+        ));
+        assert!(params_match(
+            &args,
+            &w(&["/etc/x.conf", "--fg"]),
+            ParamMatch::Partial
+        ));
+        assert!(!params_match(
+            &args,
+            &w(&["-c", "--fg"]),
+            ParamMatch::Partial
+        ));
     }
 
     #[test]
     fn argv0_by_base_name_or_whole_path() {
-        assert!(argv0_matches(b"/usr/sbin/a-very-long-daemon-name", "a-very-long-daemon-name"));
+        assert!(argv0_matches(
+            b"/usr/sbin/a-very-long-daemon-name",
+            "a-very-long-daemon-name"
+        ));
         assert!(argv0_matches(b"/usr/sbin/x", "/usr/sbin/x"));
         assert!(!argv0_matches(b"/opt/x", "/usr/sbin/x"));
     }

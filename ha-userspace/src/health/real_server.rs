@@ -65,7 +65,11 @@ pub async fn run(
                 Err(e) => info!("real server {addr} down ({e})"),
                 Ok(()) => info!("real server {addr} up"),
             }
-            let script = if now_up { &rs.notify_up } else { &rs.notify_down };
+            let script = if now_up {
+                &rs.notify_up
+            } else {
+                &rs.notify_down
+            };
             if let Some(cmd) = script {
                 let _ = notify_tx.send(cmd.clone());
             }
@@ -75,7 +79,10 @@ pub async fn run(
         while let Some(cmd) = notify_rx.recv().await {
             match runner.run(&cmd, &[], NOTIFY_TIMEOUT).await {
                 Ok(run) if run.outcome.success() => {}
-                Ok(run) => warn!("real server {addr}: notify {:?} ended {:?}", cmd.argv, run.outcome),
+                Ok(run) => warn!(
+                    "real server {addr}: notify {:?} ended {:?}",
+                    cmd.argv, run.outcome
+                ),
                 Err(e) => warn!("real server {addr}: notify: {e}"),
             }
         }
@@ -92,7 +99,10 @@ async fn checker(
     runner: &exec::Runner,
     results: mpsc::Sender<(usize, Result<(), String>)>,
 ) {
-    let every = c.delay_loop.unwrap_or(delay_loop).max(Duration::from_millis(10));
+    let every = c
+        .delay_loop
+        .unwrap_or(delay_loop)
+        .max(Duration::from_millis(10));
     let kind = probe::kind(&c.probe);
     let mut up = true;
     let mut tick = tokio::time::interval(every);
