@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod demux;
 pub mod ebpf;
 pub mod exec;
+pub mod health;
 pub mod instance;
 pub mod net;
 pub mod notify;

@@ -5,12 +5,74 @@
 //! timeout kills everything it started, with its output drained and kept
 //! to a bounded tail for the log. It never blocks the caller's protocol
 //! work: callers await it on a task of their own.
+//!
+//! Who it runs as: the command's own `user`/`group`, else the global
+//! `script_user`/`script_group` ([`Runner`]), else as we run (keepalived
+//! defaults to its `keepalived_script` user when that exists; ha does not
+//! look for it). Supplementary groups are cleared when the user changes,
+//! as keepalived does unless told otherwise.
+//!
+//! Environment: keepalived hands scripts its own environment less `IFS`,
+//! `LD_PRELOAD` and `LD_LIBRARY_PATH` (`notify.c`); so does ha. keepalived
+//! points the script's stdout/stderr at /dev/null; ha reads them and keeps a
+//! tail for the log. Like keepalived, the script gets SIGTERM when the
+//! daemon dies (`PR_SET_PDEATHSIG`).
+
+pub mod path;
+pub mod user;
 
 use std::{process::Stdio, time::Duration};
 
 use tokio::io::AsyncReadExt;
 
-use crate::config::model::Command;
+use crate::config::model::{Command, Global};
+
+/// Environment variables removed before a program starts (keepalived's list).
+const UNSAFE_ENV: [&str; 3] = ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"];
+
+/// Who programs run as when their [`Command`] names no user: keepalived's
+/// global `script_user USER [GROUP]`. The default runs them as we run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Runner {
+    /// The global script user, `None`: ours.
+    pub default_user: Option<String>,
+    /// The global script group, `None`: the user's primary group.
+    pub default_group: Option<String>,
+}
+
+impl Runner {
+    /// The runner `global_defs` asks for.
+    pub fn from_global(global: &Global) -> Runner {
+        Runner {
+            default_user: global.script_user.clone(),
+            default_group: global.script_group.clone(),
+        }
+    }
+
+    /// The user and group `cmd` runs as, resolved to ids; `None`: as we run.
+    pub fn ids(&self, cmd: &Command) -> anyhow::Result<Option<user::Ids>> {
+        if cmd.user.is_some() {
+            user::resolve(cmd.user.as_deref(), cmd.group.as_deref())
+        } else {
+            user::resolve(
+                self.default_user.as_deref(),
+                cmd.group.as_deref().or(self.default_group.as_deref()),
+            )
+        }
+    }
+
+    /// [`run`] as the user and group `cmd` (or this runner) names. An
+    /// unknown user or group is an error, like a missing program.
+    pub async fn run(
+        &self,
+        cmd: &Command,
+        extra: &[String],
+        timeout: Duration,
+    ) -> anyhow::Result<Run> {
+        let ids = self.ids(cmd)?;
+        run_with(cmd, extra, timeout, ids).await
+    }
+}
 
 /// The last bytes of a program's output kept for the log.
 pub const OUTPUT_TAIL: usize = 4096;
@@ -49,19 +111,51 @@ pub struct Run {
 /// Runs `cmd` with `extra` arguments appended, killing its process group
 /// after `timeout`. An error means it could not be started at all (not
 /// found, not executable): the message names the program.
+///
+/// It runs as `cmd.user`/`cmd.group` when it names them; use
+/// [`Runner::run`] to fall back on the global script user.
 pub async fn run(cmd: &Command, extra: &[String], timeout: Duration) -> anyhow::Result<Run> {
+    Runner::default().run(cmd, extra, timeout).await
+}
+
+/// [`run`] with the ids resolved.
+async fn run_with(
+    cmd: &Command,
+    extra: &[String],
+    timeout: Duration,
+    ids: Option<user::Ids>,
+) -> anyhow::Result<Run> {
     let (program, args) = cmd
         .argv
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("empty command"))?;
-    let mut child = tokio::process::Command::new(program)
+    let exe = path::resolve_program(program)
+        .ok_or_else(|| anyhow::anyhow!("cannot run {program}: not found in PATH"))?;
+    let mut command = tokio::process::Command::new(&exe);
+    command
+        .arg0(program)
         .args(args)
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true)
+        .kill_on_drop(true);
+    for var in UNSAFE_ENV {
+        command.env_remove(var);
+    }
+    if let Some(ids) = ids {
+        // std clears the supplementary groups when root changes uid.
+        command.gid(ids.gid).uid(ids.uid);
+    }
+    // SAFETY: prctl(2) is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let mut child = command
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
     let pgid = child.id().map(|p| p as i32);
@@ -163,12 +257,18 @@ mod tests {
 
     #[tokio::test]
     async fn exit_codes_and_output() {
-        let r = run(&cmd(&["/bin/sh", "-c", "echo hi; exit 3"]), &[], Duration::from_secs(5))
-            .await
-            .unwrap();
+        let r = run(
+            &cmd(&["/bin/sh", "-c", "echo hi; exit 3"]),
+            &[],
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.outcome, Outcome::Exited(3));
         assert_eq!(r.output, "hi\n");
-        let r = run(&cmd(&["/bin/true"]), &[], Duration::from_secs(5)).await.unwrap();
+        let r = run(&cmd(&["/bin/true"]), &[], Duration::from_secs(5))
+            .await
+            .unwrap();
         assert!(r.outcome.success());
     }
 
