@@ -15,8 +15,10 @@
 //! dead instance are removed, every other instance hands over, and the daemon
 //! exits with an error: never half alive.
 
+mod group;
 mod lock;
 mod registry;
+mod services;
 mod signals;
 mod tasks;
 
@@ -37,6 +39,7 @@ pub use signals::Signals;
 
 use crate::{
     config::{Config, Datapath},
+    health::Level,
     demux::Demux,
     ebpf::{AttachMode, EventStream, monotonic_ns},
     instance::{Announcer, Inbound, Instance, Parts, XdpParts},
@@ -48,6 +51,7 @@ use crate::{
     xdp::{self, Xdp},
 };
 use registry::{Entry, Registry};
+use services::Services;
 use tasks::Background;
 
 /// How the daemon runs, beyond the configuration.
@@ -118,6 +122,8 @@ async fn run_once(
     let mut senders: HashMap<u32, Arc<GratuitousSender>> = HashMap::new();
     let mut registry = Registry::default();
     let mut parts = Vec::new();
+    let mut background = Background::default();
+    let mut services = Services::start(config, &netlink, &mut background).await?;
 
     for cfg in &config.instances {
         let Some(ifname) = cfg.interface.clone() else {
@@ -237,7 +243,6 @@ async fn run_once(
     }
 
     let board = StatusBoard::new(instance_status, socket_status);
-    let mut background = Background::default();
     if let Some(path) = opts.status_file.clone() {
         board.write(&path);
         background.spawn("status writer", board.clone().write_loop(path));
@@ -272,22 +277,6 @@ async fn run_once(
             xdp::heartbeat(x.maps.clone(), liveness.clone(), board.clone()),
         );
     }
-    let (recreated_tx, mut recreated) = mpsc::channel(1);
-    let names = links
-        .iter()
-        .map(|(name, l)| (name.clone(), l.ifindex()))
-        .collect();
-    background.spawn(
-        "link watcher",
-        watch_links(
-            netlink.clone(),
-            events,
-            registry.link_routes(),
-            names,
-            recreated_tx,
-        ),
-    );
-
     let mut instances = JoinSet::new();
     // One advert ticker per socket and interval (keyed by the socket's address).
     let mut tickers: HashMap<(usize, u16), Arc<AdvertTicker>> = HashMap::new();
@@ -316,10 +305,31 @@ async fn run_once(
             xdp: xdp_parts,
             board: board.clone(),
             epoch,
+            tracking: services.tracking(config, cfg),
+            notifier: services.notifier(cfg),
+            group: services.group_link(&cfg.name),
         })?;
         let task = instances.spawn(instance.run(stop_rx));
         registry.bind(task.id(), &cfg.name);
     }
+    services.start_groups(&registry.inboxes());
+    let (recreated_tx, mut recreated) = mpsc::channel(1);
+    let names = links
+        .iter()
+        .map(|(name, l)| (name.clone(), l.ifindex()))
+        .collect();
+    background.spawn(
+        "link watcher",
+        watch_links(
+            netlink.clone(),
+            events,
+            registry.link_routes(),
+            names,
+            recreated_tx,
+            std::mem::take(&mut services.interfaces),
+        ),
+    );
+
     info!(instances = config.instances.len(), "ha running");
 
     let (failure, recreated) = supervise(
@@ -333,6 +343,8 @@ async fn run_once(
     )
     .await;
     background.abort_all();
+    // The STOP scripts, the FIFO's last lines and the groups' STOP.
+    services.finish().await;
     drop(xdp); // detaches and unpins
     if let Some(path) = &opts.status_file {
         board.write(path);

@@ -60,6 +60,14 @@ impl Registry {
             .collect()
     }
 
+    /// Every instance's inbox, by name.
+    pub fn inboxes(&self) -> HashMap<String, mpsc::Sender<Inbound>> {
+        self.by_name
+            .iter()
+            .map(|(n, e)| (n.clone(), e.inbox.clone()))
+            .collect()
+    }
+
     /// Asks every instance still running to hand over and stop.
     pub fn stop_all(&self) {
         for entry in self.by_name.values() {

@@ -9,19 +9,19 @@ use tokio::task::{Id, JoinError, JoinSet};
 #[derive(Default)]
 pub struct Background {
     set: JoinSet<()>,
-    names: HashMap<Id, &'static str>,
+    names: HashMap<Id, String>,
 }
 
 impl Background {
     /// Starts `task` under `name`.
-    pub fn spawn(&mut self, name: &'static str, task: impl Future<Output = ()> + Send + 'static) {
+    pub fn spawn(&mut self, name: impl Into<String>, task: impl Future<Output = ()> + Send + 'static) {
         let handle = self.set.spawn(task);
-        self.names.insert(handle.id(), name);
+        self.names.insert(handle.id(), name.into());
     }
 
     /// The next task to end, by name: `Ok` if it returned, the panic or
     /// cancellation otherwise. Pending forever when none is left.
-    pub async fn next(&mut self) -> (&'static str, Result<(), JoinError>) {
+    pub async fn next(&mut self) -> (String, Result<(), JoinError>) {
         match self.set.join_next_with_id().await {
             Some(Ok((id, ()))) => (self.name(id), Ok(())),
             Some(Err(e)) => (self.name(e.id()), Err(e)),
@@ -39,7 +39,7 @@ impl Background {
         self.set.abort_all();
     }
 
-    fn name(&mut self, id: Id) -> &'static str {
-        self.names.remove(&id).unwrap_or("background")
+    fn name(&mut self, id: Id) -> String {
+        self.names.remove(&id).unwrap_or_else(|| "background".into())
     }
 }

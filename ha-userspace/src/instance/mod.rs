@@ -266,6 +266,18 @@ impl Instance {
         for input in self.tracking.evaluate() {
             self.step(input).await;
         }
+        // keepalived keeps an instance in INIT until each weight-0 script
+        // it tracks has a first result: it neither claims nor fails.
+        while self.tracking.waiting() && !*shutdown.borrow() {
+            tokio::select! {
+                r = shutdown.changed() => if r.is_err() { break },
+                () = self.tracking.changed() => {
+                    for input in self.tracking.evaluate() {
+                        self.step(input).await;
+                    }
+                }
+            }
+        }
         self.publish();
         if !*shutdown.borrow() {
             self.step(Input::Startup).await;

@@ -6,7 +6,7 @@
 use tokio::sync::watch;
 
 use crate::{
-    health::weight::{self, Level, Tracked},
+    health::{Level, Tracked, effect},
     vrrp::{FaultSource, Input},
 };
 
@@ -26,6 +26,9 @@ pub struct Tracking {
     base: u8,
     priority: u8,
     faults: Vec<bool>,
+    /// A weight-0 script has no result yet (keepalived keeps the instance
+    /// in INIT until it has).
+    waiting: bool,
 }
 
 impl Tracking {
@@ -37,7 +40,14 @@ impl Tracking {
             base,
             priority: base,
             faults: vec![false; n],
+            waiting: false,
         }
+    }
+
+    /// Whether the instance must wait for a first result before it starts
+    /// (as of the last [`evaluate`](Self::evaluate)).
+    pub fn waiting(&self) -> bool {
+        self.waiting
     }
 
     /// The label of tracker `i`, for the status.
@@ -74,7 +84,8 @@ impl Tracking {
                 ..t.tracked
             })
             .collect();
-        let effect = weight::effect(self.base, &now);
+        let effect = effect(self.base, &now);
+        self.waiting = !effect.waiting.is_empty();
         let mut out = Vec::new();
         for (i, was) in self.faults.iter_mut().enumerate() {
             let on = effect.faults.contains(&i);
