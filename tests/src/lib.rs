@@ -46,12 +46,14 @@ mod command;
 pub mod daemons;
 pub mod fault;
 mod host;
+mod http;
 mod icmp;
 pub mod names;
 pub mod netns;
 pub mod pins;
 pub mod probe;
 pub mod process;
+pub mod services;
 pub mod stranger;
 mod topology;
 
@@ -65,9 +67,11 @@ pub use capture::{Capture, Frame};
 pub use command::{Enter, HostCommand};
 pub use daemons::{Daemon, Group, Kind, XDP_COUNTERS_WAIT, logs, wait_elected};
 pub use host::Host;
+pub use http::{HttpGet, MAX_HTTP_TIMEOUT};
 pub use netns::{in_netns, remove_leftovers};
 pub use probe::{ArpReply, ArpReport, IfAddr, PingReport};
 pub use process::Proc;
+pub use services::TempDir;
 pub use topology::{MAX_NODES, Topology, TopologyBuilder};
 
 /// Whether we run with effective uid 0.
