@@ -62,12 +62,16 @@ fn is_root() -> bool {
 }
 
 fn packages(root: bool) -> Result<()> {
-    let out = cmd::output(
-        Command::new("dpkg-query")
-            .args(["-W", "-f", "${db:Status-Abbrev} ${Package}\n"])
-            .args(PACKAGES),
-    )
-    .unwrap_or_default();
+    // dpkg-query exits 1 as soon as one package is unknown to dpkg, but still
+    // lists the others: read stdout whatever the status, so `missing` is exact
+    // (stop_started relies on it to touch only daemons this run installed).
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${db:Status-Abbrev} ${Package}\n"])
+        .args(PACKAGES)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     let installed: Vec<&str> = out
         .lines()
         .filter(|l| l.starts_with("ii"))
