@@ -14,6 +14,10 @@
 //!   topology ([`remove_leftovers`]);
 //! - every probe and wait is bounded in count and time.
 //!
+//! Real services for the health-check scenarios (nginx, MariaDB, a
+//! loop-mounted filesystem, each under a [`TempDir`]) live in [`services`];
+//! [`Host::http_get`] is the client's bounded web probe.
+//!
 //! Tests that need root call [`require_root`] first and carry
 //! `#[ignore = "needs root: run by cargo xtask test"]`, so a plain
 //! `cargo test` skips them and `cargo xtask test` runs them with `--ignored`.

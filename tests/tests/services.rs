@@ -199,3 +199,30 @@ fn loopfs_mount_by_script_and_cleanup_leaves_nothing() -> Result<()> {
     ensure!(!dir.exists());
     Ok(())
 }
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn a_panicking_test_leaves_no_service_mount_or_directory() -> Result<()> {
+    require_root();
+    let mut seen = None;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let topo = Topology::builder().nodes(1).build().unwrap();
+        let tmp = TempDir::new("panic").unwrap();
+        let n1 = &topo.nodes()[0];
+        let web = Nginx::start(n1, &tmp.sub("nginx").unwrap(), ANY4, 80, "x").unwrap();
+        let fs_ = LoopFs::create(tmp.path(), 4).unwrap();
+        fs_.mount().unwrap();
+        seen = Some((tmp.path().to_path_buf(), web.pid().unwrap()));
+        panic!("the test fails while nginx runs and the filesystem is mounted");
+    }));
+    ensure!(outcome.is_err());
+    let (dir, pid) = seen.expect("got as far as the panic");
+    ensure!(loopfs::mounts_under(&dir)?.is_empty());
+    ensure!(!dir.exists(), "{} left behind", dir.display());
+    let comm = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let zombie_or_gone = comm
+        .rsplit_once(") ")
+        .is_none_or(|(_, r)| r.starts_with('Z'));
+    ensure!(zombie_or_gone, "nginx {pid} still running: {comm}");
+    Ok(())
+}
