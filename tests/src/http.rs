@@ -33,7 +33,8 @@ pub enum HttpGet {
     },
     /// The connection was refused (RST): the address is held, nothing listens.
     Refused,
-    /// No connection or no complete response within the timeout.
+    /// No connection (nobody answered ARP/ND or the SYN) or no complete
+    /// response within the timeout.
     NoAnswer,
     /// Anything else: reset mid-response, unreachable, garbled reply.
     Broken(String),
@@ -95,7 +96,10 @@ fn get(addr: SocketAddr, path: &str, timeout: Duration) -> HttpGet {
     let mut stream = match TcpStream::connect_timeout(&addr, timeout) {
         Ok(s) => s,
         Err(e) if e.kind() == ErrorKind::ConnectionRefused => return HttpGet::Refused,
-        Err(e) if e.kind() == ErrorKind::TimedOut => return HttpGet::NoAnswer,
+        // EHOSTUNREACH: ARP/ND for the address failed (after ~3 s): nobody holds it.
+        Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::HostUnreachable) => {
+            return HttpGet::NoAnswer;
+        }
         Err(e) => return HttpGet::Broken(format!("connect: {e}")),
     };
     let request = format!(
