@@ -14,6 +14,10 @@
 //!   topology ([`remove_leftovers`]);
 //! - every probe and wait is bounded in count and time.
 //!
+//! Real services for the health-check scenarios (nginx, MariaDB, a
+//! loop-mounted filesystem, each under a [`TempDir`]) live in [`services`];
+//! [`Host::http_get`] is the client's bounded web probe.
+//!
 //! Tests that need root call [`require_root`] first and carry
 //! `#[ignore = "needs root: run by cargo xtask test"]`, so a plain
 //! `cargo test` skips them and `cargo xtask test` runs them with `--ignored`.
@@ -46,12 +50,14 @@ mod command;
 pub mod daemons;
 pub mod fault;
 mod host;
+mod http;
 mod icmp;
 pub mod names;
 pub mod netns;
 pub mod pins;
 pub mod probe;
 pub mod process;
+pub mod services;
 pub mod stranger;
 mod topology;
 
@@ -65,9 +71,11 @@ pub use capture::{Capture, Frame};
 pub use command::{Enter, HostCommand};
 pub use daemons::{Daemon, Group, Kind, XDP_COUNTERS_WAIT, logs, wait_elected};
 pub use host::Host;
+pub use http::{HttpGet, MAX_HTTP_TIMEOUT};
 pub use netns::{in_netns, remove_leftovers};
 pub use probe::{ArpReply, ArpReport, IfAddr, PingReport};
 pub use process::Proc;
+pub use services::TempDir;
 pub use topology::{MAX_NODES, Topology, TopologyBuilder};
 
 /// Whether we run with effective uid 0.

@@ -8,6 +8,7 @@ mod build;
 mod cmd;
 mod demo;
 mod fuzz;
+mod quiet_install;
 mod setup;
 mod test;
 

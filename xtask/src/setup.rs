@@ -13,6 +13,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 
 use crate::cmd;
+use crate::quiet_install::{PolicyRcd, stop_started};
 
 /// The nightly that builds the eBPF crate. Never updated: a newer one brings an LLVM
 /// that bpf-linker (built on LLVM 22) cannot read.
@@ -34,6 +35,15 @@ const PACKAGES: &[&str] = &[
     "arping",       // who answers ARP for the VIP
     "iputils-ping", // reachability probes
     "keepalived",   // the interop peer and the benchmark baseline
+    // The real services of the health-check scenarios (never started system-wide:
+    // see quiet_install).
+    "nginx-light",    // the smallest Debian nginx: the web server a check script guards
+    "mariadb-server", // mariadbd + mariadb-install-db: the database a check script guards
+    "mariadb-client", // mariadb / mariadb-admin: queries and clean shutdowns
+    "curl",           // what users' HTTP check scripts call
+    "e2fsprogs",      // mkfs.ext4 for the loop-mounted filesystem a notify script mounts
+    "mount",          // losetup, mount, umount
+    "util-linux",     // findmnt, nsenter
 ];
 
 pub fn run() -> Result<()> {
@@ -52,12 +62,16 @@ fn is_root() -> bool {
 }
 
 fn packages(root: bool) -> Result<()> {
-    let out = cmd::output(
-        Command::new("dpkg-query")
-            .args(["-W", "-f", "${db:Status-Abbrev} ${Package}\n"])
-            .args(PACKAGES),
-    )
-    .unwrap_or_default();
+    // dpkg-query exits 1 as soon as one package is unknown to dpkg, but still
+    // lists the others: read stdout whatever the status, so `missing` is exact
+    // (stop_started relies on it to touch only daemons this run installed).
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${db:Status-Abbrev} ${Package}\n"])
+        .args(PACKAGES)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     let installed: Vec<&str> = out
         .lines()
         .filter(|l| l.starts_with("ii"))
@@ -82,6 +96,18 @@ fn packages(root: bool) -> Result<()> {
         );
     }
     println!("xtask setup: installing {}", missing.join(" "));
+    // Package scripts must not start nginx or mariadbd system-wide; the guard
+    // removes its policy file again however the install ends.
+    let policy = PolicyRcd::install()?;
+    let installed = install_missing(&missing, &install);
+    drop(policy);
+    // Also after a failed install: a package configured before the failure may
+    // have started its daemon.
+    stop_started(&missing)?;
+    installed
+}
+
+fn install_missing(missing: &[&str], install: &str) -> Result<()> {
     cmd::run(Command::new("apt-get").args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"]))
         .with_context(|| format!("apt-get update failed; the fix is: {install}"))?;
     cmd::run(
@@ -94,7 +120,7 @@ fn packages(root: bool) -> Result<()> {
                 "-qq",
                 "--no-install-recommends",
             ])
-            .args(&missing)
+            .args(missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
     .with_context(|| {
