@@ -19,6 +19,7 @@ mod keepalived;
 pub mod model;
 mod native;
 mod read;
+pub mod route;
 pub mod service;
 pub mod validate;
 pub mod vip;
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 pub use detect::{Format, detect_format};
 pub use error::{ConfigError, ConfigErrors, Loc, Warning};
-pub use model::{Auth, Config, Datapath, Garp, Global, Handover, Instance};
+pub use model::{Auth, Config, Datapath, Garp, Global, Handover, Instance, Vmac};
 pub use native::to_toml;
 pub use read::MAX_FILE_BYTES;
 pub use validate::validate;

@@ -14,10 +14,16 @@ mod global;
 mod instance;
 mod keywords;
 pub(crate) mod lexer;
+mod membership;
 mod parser;
+mod routes;
+mod script;
 mod source;
+mod sync_group;
+mod track;
 mod tree;
 mod values;
+mod virtual_server;
 
 use std::path::{Path, PathBuf};
 

@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use crate::config::{
     error::Loc,
+    model::TrackKind,
     validate::{Field, Locate, Site},
 };
 
@@ -150,43 +151,114 @@ impl<'a> TomlMap<'a> {
     }
 }
 
-/// The TOML key of a field, and the element index for list fields.
-fn key_of(field: Field) -> Option<(&'static str, Option<usize>)> {
-    Some(match field {
-        Field::Whole => return None,
-        Field::Name => ("name", None),
-        Field::Interface => ("interface", None),
-        Field::Vrid => ("vrid", None),
-        Field::Version => ("version", None),
-        Field::Priority => ("priority", None),
-        Field::AdvertInt => ("advert_int_cs", None),
-        Field::Preempt => ("preempt", None),
-        Field::PreemptDelay => ("preempt_delay_ms", None),
-        Field::InitialState => ("initial_state_master", None),
-        Field::Auth => ("auth", None),
-        Field::Vip(i) => ("vips", Some(i)),
-        Field::ExcludedVip(i) => ("excluded_vips", Some(i)),
-        Field::UnicastSrc => ("unicast_src", None),
-        Field::UnicastPeer(i) => ("unicast_peers", Some(i)),
-    })
+/// One step of a path into the document.
+enum Seg {
+    Key(&'static str),
+    Item(usize),
+}
+
+/// `a.b.c` as keys.
+fn keys(path: &'static str) -> impl Iterator<Item = Seg> {
+    path.split('.').map(Seg::Key)
+}
+
+/// The TOML path of a field below its instance.
+fn field_path(field: Field) -> Vec<Seg> {
+    let one = |k| vec![Seg::Key(k)];
+    let item = |k, i| vec![Seg::Key(k), Seg::Item(i)];
+    match field {
+        Field::Whole => vec![],
+        Field::Name => one("name"),
+        Field::Interface => one("interface"),
+        Field::Vrid => one("vrid"),
+        Field::Version => one("version"),
+        Field::Priority => one("priority"),
+        Field::AdvertInt => one("advert_int_cs"),
+        Field::Preempt => one("preempt"),
+        Field::PreemptDelay => one("preempt_delay_ms"),
+        Field::InitialState => one("initial_state_master"),
+        Field::Auth => one("auth"),
+        Field::Vip(i) => item("vips", i),
+        Field::ExcludedVip(i) => item("excluded_vips", i),
+        Field::UnicastSrc => one("unicast_src"),
+        Field::UnicastPeer(i) => item("unicast_peers", i),
+        Field::Track(kind, i) => {
+            let list = match kind {
+                TrackKind::Check => "checks",
+                TrackKind::Interface => "interfaces",
+                TrackKind::File => "files",
+                TrackKind::Process => "processes",
+            };
+            vec![Seg::Key("track"), Seg::Key(list), Seg::Item(i)]
+        }
+        Field::Notify(key) => vec![Seg::Key("notify"), Seg::Key(key)],
+        Field::Vmac => one("vmac"),
+        Field::VirtualRoute(i) => item("virtual_routes", i),
+        Field::VirtualRule(i) => item("virtual_rules", i),
+    }
+}
+
+/// The TOML path of a site from the document root.
+fn site_path(site: Site) -> Vec<Seg> {
+    let mut path = Vec::new();
+    match site {
+        Site::Config => {}
+        Site::Instance { index, field } => {
+            path.extend([Seg::Key("instances"), Seg::Item(index)]);
+            path.extend(field_path(field));
+        }
+        Site::Global(key) => {
+            path.push(Seg::Key("global"));
+            path.extend(keys(key));
+        }
+        Site::Item { list, index, key } => {
+            path.extend([Seg::Key(list.key()), Seg::Item(index)]);
+            path.extend(key.into_iter().flat_map(keys));
+        }
+        Site::GroupMember { group, member } => path.extend([
+            Seg::Key("sync_groups"),
+            Seg::Item(group),
+            Seg::Key("instances"),
+            Seg::Item(member),
+        ]),
+        Site::RealServer { vs, rs, checker, key } => {
+            path.extend([
+                Seg::Key("virtual_servers"),
+                Seg::Item(vs),
+                Seg::Key("real_servers"),
+                Seg::Item(rs),
+            ]);
+            if let Some(c) = checker {
+                path.extend([Seg::Key("checkers"), Seg::Item(c)]);
+            }
+            path.extend(key.into_iter().flat_map(keys));
+        }
+    }
+    path
 }
 
 impl Locate for TomlMap<'_> {
+    /// The deepest node of the site's path that the file spells out: a
+    /// key left to its default is reported at its table.
     fn locate(&self, site: Site) -> Loc {
-        let Site::Instance { index, field } = site else {
-            return Loc::new(self.file, 0);
-        };
-        let Some(inst) = self.instance(index) else {
-            return Loc::new(self.file, 0);
-        };
-        let node = key_of(field).and_then(|(key, item)| {
-            let value = inst.get_ref().key(key)?;
-            match item {
-                Some(i) => value.get_ref().item(i).or(Some(value)),
-                None => Some(value),
+        let mut node = self.root.as_ref();
+        let mut found = None;
+        for seg in site_path(site) {
+            let Some(n) = node else { break };
+            let next = match seg {
+                Seg::Key(k) => n.get_ref().key(k),
+                Seg::Item(i) => n.get_ref().item(i),
+            };
+            if next.is_some() {
+                found = next;
             }
-        });
-        self.loc(node.or(Some(inst)))
+            node = next;
+        }
+        // The root's span is the whole file: line 0 unless something matched.
+        match found {
+            Some(n) => self.loc(Some(n)),
+            None => Loc::new(self.file, 0),
+        }
     }
 }
 
