@@ -27,7 +27,7 @@ mod virtual_server;
 
 use std::path::{Path, PathBuf};
 
-use super::{error::Diagnostics, model::Config, validate};
+use super::{error::Diagnostics, model::Config, scripts::{self, ScriptSite}, validate};
 
 /// What reading a keepalived configuration produced.
 pub(crate) struct Read {
@@ -35,6 +35,8 @@ pub(crate) struct Read {
     pub config: Option<Config>,
     /// Every file read, main file first.
     pub files: Vec<PathBuf>,
+    /// The programs the configuration runs, with their lines.
+    pub scripts: Vec<ScriptSite>,
 }
 
 /// Reads the keepalived configuration at `path` (whose text is `text`),
@@ -58,13 +60,16 @@ pub(crate) fn read(
             return Read {
                 config: None,
                 files: paths,
+                scripts: Vec::new(),
             };
         }
     };
     let (config, map) = parser::parse(&stmts, &files, diags);
     validate::report(validate::validate(&config), &map, diags);
+    let scripts = scripts::locate(&config, &map);
     Read {
         config: Some(config),
         files: paths,
+        scripts,
     }
 }

@@ -25,6 +25,8 @@ use super::{
 };
 use ha_common::maps::{INSTANCES_MAP, MAX_INSTANCES, MAX_VIPS, VIPS_MAP};
 
+mod service;
+
 /// How bad an [`Issue`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -220,6 +222,7 @@ pub fn validate(config: &Config) -> Vec<Issue> {
     }
     v.cross_instance(config);
     v.map_capacity(config);
+    v.service(config);
     v.issues
 }
 
