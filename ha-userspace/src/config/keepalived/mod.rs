@@ -52,7 +52,12 @@ pub(crate) fn read(
     let (files, lines) = source::read_text(path, text, &id, diags);
     let paths = files.paths().to_vec();
     let stmts = match tree::build(&lines) {
-        Ok(s) => s,
+        Ok(built) => {
+            for w in built.warnings {
+                diags.warn(&files.loc(w.pos), w.message);
+            }
+            built.stmts
+        }
         Err(errors) => {
             for e in errors {
                 diags.error(&files.loc(e.pos), e.message);
