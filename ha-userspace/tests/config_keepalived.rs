@@ -44,8 +44,10 @@ fn vector_config(router_id: &str, inst: Instance) -> Config {
     Config {
         global: Global {
             router_id: Some(router_id.into()),
+            ..Global::default()
         },
         instances: vec![inst],
+        ..Config::default()
     }
 }
 
@@ -145,8 +147,10 @@ fn realistic_config_reads_with_a_warning_per_unsupported_feature() {
     let expected = Config {
         global: Global {
             router_id: Some("DB1".into()),
+            ..Global::default()
         },
         instances: vec![db, db6],
+        ..Config::default()
     };
     assert_eq!(l.config, expected);
 
@@ -786,7 +790,9 @@ fn keepalived_defaults() {
             master_delay: Duration::from_secs(5),
             master_repeat: 5,
             master_refresh: Duration::ZERO,
-            master_refresh_repeat: 1
+            master_refresh_repeat: 1,
+            interval: Duration::ZERO,
+            na_interval: Duration::ZERO,
         }
     );
     assert!(i.lower_prio_readvert && i.v3_checksum_with_pseudo_header);

@@ -303,7 +303,7 @@ impl Tracking {
 /// in event order. Each gets no arguments of its own beyond those in its
 /// line, except `any`, which gets `INSTANCE|GROUP NAME STATE PRIORITY`
 /// appended, as keepalived's `notify`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notify {
     /// On becoming master.
@@ -329,6 +329,21 @@ pub struct Notify {
         with = "millis"
     )]
     pub timeout: Duration,
+}
+
+impl Default for Notify {
+    /// No scripts, and the serde default timeout (30 s): a `Notify` built in
+    /// code is the same as one read from a file that leaves it out.
+    fn default() -> Self {
+        Notify {
+            master: None,
+            backup: None,
+            fault: None,
+            stop: None,
+            any: None,
+            timeout: default_notify_timeout(),
+        }
+    }
 }
 
 impl Notify {

@@ -51,7 +51,7 @@ pub fn check_program(
         .ok_or("the command is empty")?;
     let run_as = run_as(cmd, default_user, default_group)?;
     let path = find(program, run_as)?;
-    let meta = std::fs::metadata(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    let meta = std::fs::metadata(&path).map_err(|e| io_problem(&path, &e))?;
     if !meta.is_file() {
         return Err(format!("`{}` is not a regular file", path.display()));
     }
@@ -116,7 +116,7 @@ fn find(program: &str, run_as: RunAs) -> Result<PathBuf, String> {
     if program.contains('/') {
         return match std::fs::metadata(program) {
             Ok(_) => Ok(PathBuf::from(program)),
-            Err(e) => Err(format!("`{program}`: {e}")),
+            Err(e) => Err(io_problem(Path::new(program), &e)),
         };
     }
     let path = std::env::var("PATH").unwrap_or_else(|_| "/bin:/usr/bin".to_string());
@@ -143,6 +143,17 @@ fn find(program: &str, run_as: RunAs) -> Result<PathBuf, String> {
     })
 }
 
+/// What an I/O error on `path` means for a script, in words.
+fn io_problem(path: &Path, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!("`{}` does not exist", path.display()),
+        std::io::ErrorKind::PermissionDenied => {
+            format!("`{}` cannot be reached (permission denied)", path.display())
+        }
+        _ => format!("`{}`: {e}", path.display()),
+    }
+}
+
 /// Whether the user may execute a file with this metadata (root: any x bit).
 fn executable(meta: &std::fs::Metadata, who: RunAs) -> bool {
     let mode = meta.mode();
@@ -166,7 +177,7 @@ fn insecure_component(path: &Path) -> Result<(), String> {
     for (i, part) in parts.iter().enumerate() {
         at.push(part);
         let last = i + 1 == parts.len();
-        let meta = std::fs::symlink_metadata(&at).map_err(|e| format!("`{}`: {e}", at.display()))?;
+        let meta = std::fs::symlink_metadata(&at).map_err(|e| io_problem(&at, &e))?;
         let ft = meta.file_type();
         if (!last && !ft.is_dir()) || (last && !ft.is_file() && !ft.is_symlink()) {
             return Err(format!(
@@ -215,6 +226,12 @@ pub fn script_problems(loaded: &Loaded) -> Vec<ConfigError> {
             }
         }
     }
+    // File order, as the other errors of `check-config`.
+    let rank = |e: &ConfigError| {
+        let file = loaded.files.iter().position(|f| *f == e.file);
+        (file.unwrap_or(usize::MAX), e.line)
+    };
+    out.sort_by_key(rank);
     out
 }
 
