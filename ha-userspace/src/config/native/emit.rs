@@ -179,7 +179,7 @@ const DOCS: &[(&str, &str)] = &[
         "keepalived's virtual_server: ha runs the real servers' checkers and notify scripts, not IPVS.",
     ),
     (
-        "[instances.track]",
+        "[[instances.track.",
         "What the instance follows, by name; weight overrides the tracked object's \
          (keepalived: track_script, track_interface, track_file, track_process).",
     ),

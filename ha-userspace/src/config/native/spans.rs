@@ -1,7 +1,7 @@
 //! Where each key and list element of a TOML file is, so that problems found
 //! by `validate` after deserialization still get a `PATH:LINE`.
 //!
-//! The file is read a second time into a tree of [`Spanned`] nodes that keeps
+//! The file is read a second time into a tree of [`Located`] nodes that keeps
 //! only positions; the values themselves come from the typed [`Config`] read.
 //!
 //! [`Config`]: crate::config::Config
@@ -9,7 +9,6 @@
 use std::{collections::BTreeMap, fmt, path::Path};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use toml::Spanned;
 
 use crate::config::{
     error::Loc,
@@ -19,8 +18,8 @@ use crate::config::{
 
 /// The shape of a TOML document with the byte span of every value.
 enum Node {
-    Table(BTreeMap<String, Spanned<Node>>),
-    Array(Vec<Spanned<Node>>),
+    Table(BTreeMap<String, Located>),
+    Array(Vec<Located>),
     Leaf,
 }
 
@@ -62,7 +61,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let mut table = BTreeMap::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value: Spanned<Node> = map.next_value()?;
+            let value: Located = map.next_value()?;
             table.insert(key, value);
         }
         Ok(Node::Table(table))
@@ -70,22 +69,134 @@ impl<'de> Visitor<'de> for NodeVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<Node>>()? {
+        while let Some(item) = seq.next_element::<Located>()? {
             items.push(item);
         }
         Ok(Node::Array(items))
     }
 }
 
+/// A node and its byte span. toml gives a span to every value it read,
+/// but not to an implicit table (`[[a.b.c]]` defines `a.b` without a
+/// header): for that one toml's own `Spanned` fails ("expected a borrowed
+/// string"), so spans are taken through the same serde protocol by hand and
+/// a map that does not start with them is read as a table without a span.
+pub(crate) struct Located {
+    span: Option<std::ops::Range<usize>>,
+    node: Node,
+}
+
+impl Located {
+    fn get_ref(&self) -> &Node {
+        &self.node
+    }
+
+    fn span(&self) -> Option<std::ops::Range<usize>> {
+        self.span.clone()
+    }
+}
+
+/// serde_spanned's private protocol, which toml's deserializer answers.
+const SPANNED_NAME: &str = "$__serde_spanned_private_Spanned";
+const SPANNED_START: &str = "$__serde_spanned_private_start";
+const SPANNED_END: &str = "$__serde_spanned_private_end";
+const SPANNED_VALUE: &str = "$__serde_spanned_private_value";
+const SPANNED_FIELDS: &[&str] = &[SPANNED_START, SPANNED_END, SPANNED_VALUE];
+
+impl<'de> Deserialize<'de> for Located {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_struct(SPANNED_NAME, SPANNED_FIELDS, LocatedVisitor)
+    }
+}
+
+struct LocatedVisitor;
+
+impl<'de> Visitor<'de> for LocatedVisitor {
+    type Value = Located;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a TOML value with its span")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Located, A::Error> {
+        let Some(first) = map.next_key::<String>()? else {
+            return Ok(Located {
+                span: None,
+                node: Node::Table(BTreeMap::new()),
+            });
+        };
+        if first != SPANNED_START {
+            // An implicit table: a plain map, its first key already read.
+            let mut table = BTreeMap::new();
+            table.insert(first, map.next_value::<Located>()?);
+            while let Some(key) = map.next_key::<String>()? {
+                let value: Located = map.next_value()?;
+                table.insert(key, value);
+            }
+            return Ok(Located {
+                span: None,
+                node: Node::Table(table),
+            });
+        }
+        let start: usize = map.next_value()?;
+        let mut end = start;
+        let mut node = Node::Leaf;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == SPANNED_END {
+                end = map.next_value()?;
+            } else if key == SPANNED_VALUE {
+                node = map.next_value()?;
+            } else {
+                map.next_value::<de::IgnoredAny>()?;
+            }
+        }
+        Ok(Located {
+            span: Some(start..end.max(start)),
+            node,
+        })
+    }
+
+    // Values that are not spanned at all come through as themselves.
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Located, E> {
+        Ok(Located {
+            span: None,
+            node: Node::Leaf,
+        })
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Located, E> {
+        self.visit_bool(false)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Located, E> {
+        self.visit_bool(false)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Located, E> {
+        self.visit_bool(false)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Located, E> {
+        self.visit_bool(false)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Located, A::Error> {
+        Ok(Located {
+            span: None,
+            node: NodeVisitor.visit_seq(seq)?,
+        })
+    }
+}
+
 impl Node {
-    fn key(&self, key: &str) -> Option<&Spanned<Node>> {
+    fn key(&self, key: &str) -> Option<&Located> {
         match self {
             Node::Table(t) => t.get(key),
             _ => None,
         }
     }
 
-    fn item(&self, index: usize) -> Option<&Spanned<Node>> {
+    fn item(&self, index: usize) -> Option<&Located> {
         match self {
             Node::Array(a) => a.get(index),
             _ => None,
@@ -116,7 +227,7 @@ impl Lines {
 pub(crate) struct TomlMap<'a> {
     file: &'a Path,
     lines: Lines,
-    root: Option<Spanned<Node>>,
+    root: Option<Located>,
 }
 
 impl<'a> TomlMap<'a> {
@@ -130,7 +241,7 @@ impl<'a> TomlMap<'a> {
         }
     }
 
-    fn instance(&self, index: usize) -> Option<&Spanned<Node>> {
+    fn instance(&self, index: usize) -> Option<&Located> {
         self.root
             .as_ref()?
             .get_ref()
@@ -145,8 +256,10 @@ impl<'a> TomlMap<'a> {
             .is_some_and(|i| i.get_ref().key(key).is_some())
     }
 
-    fn loc(&self, node: Option<&Spanned<Node>>) -> Loc {
-        let line = node.map_or(0, |n| self.lines.line_of(n.span().start));
+    fn loc(&self, node: Option<&Located>) -> Loc {
+        let line = node
+            .and_then(Located::span)
+            .map_or(0, |s| self.lines.line_of(s.start));
         Loc::new(self.file, line)
     }
 }
@@ -249,7 +362,7 @@ impl Locate for TomlMap<'_> {
                 Seg::Key(k) => n.get_ref().key(k),
                 Seg::Item(i) => n.get_ref().item(i),
             };
-            if next.is_some() {
+            if next.is_some_and(|n| n.span().is_some()) {
                 found = next;
             }
             node = next;
