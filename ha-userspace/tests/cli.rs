@@ -64,11 +64,20 @@ fn check_config_refuses_scripts_that_cannot_run() {
     assert!(!out.status.success(), "accepted missing scripts: {stderr}");
     let name = fixture("realistic.conf").display().to_string();
     for want in [
-        format!("{name}:32: notify_master of vrrp_sync_group DB: `/etc/keepalived/notify.sh` does not exist"),
-        format!("{name}:64: notify_master of vrrp_instance VI_DB: `/etc/keepalived/notify.sh` does not exist"),
-        format!("{name}:67: notify of vrrp_instance VI_DB: `/etc/keepalived/notify-all.sh` does not exist"),
+        format!(
+            "{name}:32: notify_master of vrrp_sync_group DB: `/etc/keepalived/notify.sh` does not exist"
+        ),
+        format!(
+            "{name}:64: notify_master of vrrp_instance VI_DB: `/etc/keepalived/notify.sh` does not exist"
+        ),
+        format!(
+            "{name}:67: notify of vrrp_instance VI_DB: `/etc/keepalived/notify-all.sh` does not exist"
+        ),
     ] {
-        assert!(stderr.lines().any(|l| l == want), "no `{want}` in:\n{stderr}");
+        assert!(
+            stderr.lines().any(|l| l == want),
+            "no `{want}` in:\n{stderr}"
+        );
     }
 }
 

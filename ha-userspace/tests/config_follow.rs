@@ -234,7 +234,10 @@ fn mysql_pair_with_its_missing_brace() {
     let c = &l.config;
     assert!(!c.instances[0].preempt);
     let vs = &c.virtual_servers[0];
-    assert_eq!((vs.addr, vs.port, vs.delay_loop), (ip("198.18.81.200"), 3306, Duration::from_secs(2)));
+    assert_eq!(
+        (vs.addr, vs.port, vs.delay_loop),
+        (ip("198.18.81.200"), 3306, Duration::from_secs(2))
+    );
     let rs = &vs.real_servers[0];
     assert_eq!(rs.notify_down, Some(cmd(&["/etc/keepalived/bin/mysql.sh"])));
     assert_eq!(
@@ -252,7 +255,10 @@ fn mysql_pair_with_its_missing_brace() {
         }]
     );
     assert_eq!(l.scripts[0].loc.line, 30);
-    assert_eq!(l.scripts[0].what, "notify_down of real_server 198.18.81.1 3306");
+    assert_eq!(
+        l.scripts[0].what,
+        "notify_down of real_server 198.18.81.1 3306"
+    );
     assert_round_trip(&l);
 }
 
@@ -317,7 +323,12 @@ fn drbd_pair_with_a_sync_group_on_two_interfaces() {
     );
     // The group's tracked interfaces are every member's.
     for i in &c.instances {
-        assert_eq!(i.track.interfaces, vec![track("eth0"), track("eth1")], "{}", i.name);
+        assert_eq!(
+            i.track.interfaces,
+            vec![track("eth0"), track("eth1")],
+            "{}",
+            i.name
+        );
     }
     let d = &c.instances[0].notify;
     assert_eq!(
@@ -383,19 +394,26 @@ vrrp_instance VI_1 {
     assert_eq!(
         c.checks[0].probe,
         Probe::Script(Command {
-            argv: vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                "exit 0".into(),
-                "a b".into()
-            ],
+            argv: vec!["/bin/sh".into(), "-c".into(), "exit 0".into(), "a b".into()],
             user: Some("nobody".into()),
             group: Some("nogroup".into()),
         })
     );
     assert_eq!(
-        (c.checks[0].interval, c.checks[0].timeout, c.checks[0].weight, c.checks[0].reverse, c.checks[0].init_fail),
-        (Duration::from_secs(1), Some(Duration::from_secs(3)), 10, true, true)
+        (
+            c.checks[0].interval,
+            c.checks[0].timeout,
+            c.checks[0].weight,
+            c.checks[0].reverse,
+            c.checks[0].init_fail
+        ),
+        (
+            Duration::from_secs(1),
+            Some(Duration::from_secs(3)),
+            10,
+            true,
+            true
+        )
     );
     assert_eq!(
         c.track_files,
@@ -457,7 +475,10 @@ vrrp_instance VI_1 {
     assert_eq!(t.interfaces[0].weight, Some(-10));
     let w = warnings(&l);
     let expect: &[(usize, &str)] = &[
-        (22, "fork_delay 1.5 s and terminate_delay 0.5 s differ; ha uses one delay"),
+        (
+            22,
+            "fork_delay 1.5 s and terminate_delay 0.5 s differ; ha uses one delay",
+        ),
         (34, "(VI_1) track_script missing is not declared; ignored"),
         (38, "weight 254 for old is taken as 253"),
     ];
@@ -473,12 +494,42 @@ vrrp_instance VI_1 {
 fn bad_declarations_are_errors_with_lines() {
     let inst = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n}\n";
     let with = |decl: &str| format!("{decl}{inst}");
-    assert_error("k.conf", &with("vrrp_script s {\n interval 2\n}\n"), 1, "vrrp_script s has no `script`");
-    assert_error("k.conf", &with("vrrp_script s {\n script x\n weight 300\n}\n"), 3, "-253..253");
-    assert_error("k.conf", &with("vrrp_script s {\n script x\n rise 0\n}\n"), 3, "at least 1");
-    assert_error("k.conf", &with("vrrp_script s {\n script \"x 'y\"\n}\n"), 2, "missing terminating '");
-    assert_error("k.conf", &with("track_file f {\n weight 2\n}\n"), 1, "has no `file`");
-    assert_error("k.conf", &with("vrrp_track_process p {\n quorum 0\n process x\n}\n"), 2, "1-65535");
+    assert_error(
+        "k.conf",
+        &with("vrrp_script s {\n interval 2\n}\n"),
+        1,
+        "vrrp_script s has no `script`",
+    );
+    assert_error(
+        "k.conf",
+        &with("vrrp_script s {\n script x\n weight 300\n}\n"),
+        3,
+        "-253..253",
+    );
+    assert_error(
+        "k.conf",
+        &with("vrrp_script s {\n script x\n rise 0\n}\n"),
+        3,
+        "at least 1",
+    );
+    assert_error(
+        "k.conf",
+        &with("vrrp_script s {\n script \"x 'y\"\n}\n"),
+        2,
+        "missing terminating '",
+    );
+    assert_error(
+        "k.conf",
+        &with("track_file f {\n weight 2\n}\n"),
+        1,
+        "has no `file`",
+    );
+    assert_error(
+        "k.conf",
+        &with("vrrp_track_process p {\n quorum 0\n process x\n}\n"),
+        2,
+        "1-65535",
+    );
     assert_error(
         "k.conf",
         &with("vrrp_track_process p {\n process x\n quorum 3\n quorum_max 2\n}\n"),
@@ -493,7 +544,9 @@ fn bad_declarations_are_errors_with_lines() {
     );
     assert_error(
         "k.conf",
-        &with("vrrp_instance W {\n interface eth1\n virtual_router_id 2\n notify_master /x a b c\n}\n"),
+        &with(
+            "vrrp_instance W {\n interface eth1\n virtual_router_id 2\n notify_master /x a b c\n}\n",
+        ),
         4,
         "only USER [GROUP] may follow",
     );
@@ -511,14 +564,20 @@ fn two_instances(extra_a: &str) -> String {
 #[test]
 fn sync_group_rules() {
     // Unknown member: warned and left out; a group of one: warned, kept.
-    let text = format!("{}vrrp_sync_group G {{\n group {{\n A\n nothere\n }}\n}}\n", two_instances(""));
+    let text = format!(
+        "{}vrrp_sync_group G {{\n group {{\n A\n nothere\n }}\n}}\n",
+        two_instances("")
+    );
     let l = read(&text);
     let w = warnings(&l);
     assert_eq!(w.len(), 2, "{w:#?}");
     assert_eq!(w[0].0, 15);
     assert!(w[0].1.contains("has only one instance"), "{}", w[0].1);
     assert_eq!(w[1].0, 18);
-    assert!(w[1].1.contains("instance nothere in vrrp_sync_group G does not exist"));
+    assert!(
+        w[1].1
+            .contains("instance nothere in vrrp_sync_group G does not exist")
+    );
     assert_eq!(l.config.sync_groups[0].instances, ["A"]);
 
     // An instance in two groups: an error naming both lines.
@@ -530,7 +589,9 @@ fn sync_group_rules() {
     assert_eq!(errs.len(), 2, "{errs:#?}");
     assert_eq!(errs[0].line, 23);
     assert!(
-        errs[0].message.contains("instance `B` is in sync group `G2` and already in `G1`")
+        errs[0]
+            .message
+            .contains("instance `B` is in sync group `G2` and already in `G1`")
             && errs[0].message.contains("(first at k.conf:18)"),
         "{}",
         errs[0].message
@@ -555,8 +616,14 @@ fn sync_group_rules() {
     assert_eq!(l.config.instances[1].track.checks, vec![track("s")]);
     let w = warnings(&l);
     assert_eq!(w.len(), 2, "{w:#?}");
-    assert!(w[0].1.contains("track_script s with weight -10 is ignored in a sync group"));
-    assert!(w[1].1.contains("track_interface eth3: weight 5 ignored in a sync group"));
+    assert!(
+        w[0].1
+            .contains("track_script s with weight -10 is ignored in a sync group")
+    );
+    assert!(
+        w[1].1
+            .contains("track_interface eth3: weight 5 ignored in a sync group")
+    );
 }
 
 // ---- the other VRRP keywords -----------------------------------------------------
@@ -608,20 +675,37 @@ vrrp_instance VI_1 {
     let w = warnings(&l);
     assert_eq!(w.len(), 1, "{w:#?}");
     assert_eq!(w[0].0, 17);
-    assert!(w[0].1.contains("route option(s) `onlink` are not implemented"), "{}", w[0].1);
+    assert!(
+        w[0].1
+            .contains("route option(s) `onlink` are not implemented"),
+        "{}",
+        w[0].1
+    );
     let c = &l.config;
     let g = &c.global;
     assert!(g.script_security);
-    assert_eq!((g.script_user.as_deref(), g.script_group.as_deref()), (Some("keepalived_script"), Some("users")));
+    assert_eq!(
+        (g.script_user.as_deref(), g.script_group.as_deref()),
+        (Some("keepalived_script"), Some("users"))
+    );
     assert_eq!(g.startup_delay, Duration::from_millis(5500));
     let fifo = g.notify_fifo.as_ref().unwrap();
     assert_eq!(fifo.path, PathBuf::from("/run/ha.fifo"));
-    assert_eq!((fifo.user.as_deref(), fifo.group.as_deref()), (Some("root"), Some("adm")));
-    assert_eq!(fifo.script, Some(cmd(&["/usr/local/bin/fifo-reader", "-v"])));
+    assert_eq!(
+        (fifo.user.as_deref(), fifo.group.as_deref()),
+        (Some("root"), Some("adm"))
+    );
+    assert_eq!(
+        fifo.script,
+        Some(cmd(&["/usr/local/bin/fifo-reader", "-v"]))
+    );
     let i = &c.instances[0];
     assert_eq!(i.garp.interval, Duration::from_micros(1000));
     assert_eq!(i.garp.na_interval, Duration::from_millis(500));
-    assert!(!i.skip_check_adv_addr, "the instance's `off` wins over the global flag");
+    assert!(
+        !i.skip_check_adv_addr,
+        "the instance's `off` wins over the global flag"
+    );
     assert!(i.dont_track_primary);
     assert_eq!(i.unicast_src, Some(ip("198.18.84.1")));
     assert_eq!(
@@ -732,7 +816,10 @@ virtual_server fwmark 5 {
     let l = read(text);
     let w = warnings(&l);
     assert_eq!(w.len(), 1, "{w:#?}");
-    assert!(w[0].1.contains("fwmark and group virtual servers are IPVS only"));
+    assert!(
+        w[0].1
+            .contains("fwmark and group virtual servers are IPVS only")
+    );
     let rs = &l.config.virtual_servers[0].real_servers[0];
     assert_eq!(rs.checkers.len(), 3);
     assert_eq!(
@@ -746,8 +833,10 @@ virtual_server fwmark 5 {
     );
     assert_eq!(rs.checkers[0].timeout, Duration::from_secs(4));
     assert_eq!(rs.checkers[0].retry, 2);
-    assert!(matches!(&rs.checkers[1].probe, Probe::Http { url, digest: Some(d), .. }
-        if url == "https://[2001:2::5]:8443/ready" && d == "9b3a0c85a887a256d6939da88aabd8cd"));
+    assert!(
+        matches!(&rs.checkers[1].probe, Probe::Http { url, digest: Some(d), .. }
+        if url == "https://[2001:2::5]:8443/ready" && d == "9b3a0c85a887a256d6939da88aabd8cd")
+    );
     assert_eq!(
         rs.checkers[2].probe,
         Probe::Script(Command {
@@ -785,10 +874,30 @@ fn toml_references_and_ranges_have_lines() {
         "sync group `g`: there is no instance `zz`",
     );
     let check = "[[checks]]\nname = \"c\"\nprobe = { script = { argv = [\"/bin/true\"] } }\n";
-    assert_error("c.toml", &t(&format!("{check}weight = 254\n")), 9, "weight 254 is out of range -253..253");
-    assert_error("c.toml", &t(&format!("{check}rise = 0\n")), 9, "rise must be at least 1");
-    assert_error("c.toml", &t(&format!("{check}interval_ms = 0\n")), 9, "the interval must be more than 0");
-    assert_error("c.toml", &t(&format!("{check}timeout_ms = 0\n")), 9, "the timeout must be more than 0");
+    assert_error(
+        "c.toml",
+        &t(&format!("{check}weight = 254\n")),
+        9,
+        "weight 254 is out of range -253..253",
+    );
+    assert_error(
+        "c.toml",
+        &t(&format!("{check}rise = 0\n")),
+        9,
+        "rise must be at least 1",
+    );
+    assert_error(
+        "c.toml",
+        &t(&format!("{check}interval_ms = 0\n")),
+        9,
+        "the interval must be more than 0",
+    );
+    assert_error(
+        "c.toml",
+        &t(&format!("{check}timeout_ms = 0\n")),
+        9,
+        "the timeout must be more than 0",
+    );
     assert_error(
         "c.toml",
         &t(&format!("{check}{check}")),
@@ -849,10 +958,16 @@ impl Drop for Scratch {
 }
 
 fn nginx_with(script: &Path, security: bool) -> String {
-    let text = NGINX.replace("/usr/local/bin/check_nginx.sh", &script.display().to_string());
+    let text = NGINX.replace(
+        "/usr/local/bin/check_nginx.sh",
+        &script.display().to_string(),
+    );
     let text = text.replace("/etc/keepalived/notify.sh", "/bin/echo");
     if security {
-        text.replace("    router_id LB1\n", "    router_id LB1\n    enable_script_security\n")
+        text.replace(
+            "    router_id LB1\n",
+            "    router_id LB1\n    enable_script_security\n",
+        )
     } else {
         text
     }
@@ -863,8 +978,11 @@ fn check_config_names_scripts_that_cannot_run() {
     let dir = Scratch::new("scripts");
     let script = dir.0.join("check_nginx.sh");
     let problems = |security: bool| {
-        let l = check_str("/etc/keepalived/keepalived.conf", &nginx_with(&script, security))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let l = check_str(
+            "/etc/keepalived/keepalived.conf",
+            &nginx_with(&script, security),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         script_problems(&l)
     };
     // Missing: an error at the script line, naming the path.
@@ -882,7 +1000,11 @@ fn check_config_names_scripts_that_cannot_run() {
     fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
     fs::set_permissions(&script, fs::Permissions::from_mode(0o644)).unwrap();
     let p = problems(false);
-    assert!(p[0].message.contains("is not executable"), "{}", p[0].message);
+    assert!(
+        p[0].message.contains("is not executable"),
+        "{}",
+        p[0].message
+    );
     // Executable: fine.
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
     if unsafe { libc::geteuid() } == 0 {
@@ -895,7 +1017,10 @@ fn check_config_names_scripts_that_cannot_run() {
         assert_eq!(p.len(), 1, "{p:#?}");
         assert_eq!(p[0].line, 7);
         assert!(
-            p[0].message.contains(&format!("`{}` is writable by a non-root user", script.display())),
+            p[0].message.contains(&format!(
+                "`{}` is writable by a non-root user",
+                script.display()
+            )),
             "{}",
             p[0].message
         );
@@ -904,7 +1029,10 @@ fn check_config_names_scripts_that_cannot_run() {
         fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o777)).unwrap();
         let p = problems(true);
         assert!(
-            p[0].message.contains(&format!("`{}` is writable by a non-root user", dir.0.display())),
+            p[0].message.contains(&format!(
+                "`{}` is writable by a non-root user",
+                dir.0.display()
+            )),
             "{}",
             p[0].message
         );

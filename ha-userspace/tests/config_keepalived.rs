@@ -11,7 +11,9 @@ use std::{
 use ha::config::{
     Auth, Config, ConfigError, Format, Garp, Global, Instance, Loaded, Options, Vip, check,
     check_str, detect_format, load,
-    model::{Check, Checker, Command, Notify, Probe, RealServer, SyncGroup, TrackRef, VirtualServer},
+    model::{
+        Check, Checker, Command, Notify, Probe, RealServer, SyncGroup, TrackRef, VirtualServer,
+    },
     to_toml,
 };
 
@@ -234,8 +236,14 @@ fn realistic_config_reads_with_a_warning_per_unsupported_feature() {
             "address option `brd 198.18.61.255` is not implemented yet",
         ),
         (53, "address option `scope global` is not implemented yet"),
-        (59, "track_interface eth0: weight -30 ignored in a sync group"),
-        (62, "track_script chk_mysql with weight -20 is ignored in a sync group"),
+        (
+            59,
+            "track_interface eth0: weight -30 ignored in a sync group",
+        ),
+        (
+            62,
+            "track_script chk_mysql with weight -20 is ignored in a sync group",
+        ),
         (68, "`smtp_alert` is not implemented yet"),
         (
             69,
@@ -609,7 +617,8 @@ fn unbalanced_braces() {
     assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(w[0].0, 1);
     assert!(
-        w[0].1.contains("`{` (after `vrrp_instance VI_1`) is never closed")
+        w[0].1
+            .contains("`{` (after `vrrp_instance VI_1`) is never closed")
             && w[0].1.contains("There are 1 missing '}'s"),
         "{}",
         w[0].1
@@ -620,7 +629,10 @@ fn unbalanced_braces() {
     );
     let w = warnings_of(&text);
     assert_eq!(w[0].0, 10);
-    assert!(w[0].1.contains("`{` (after `vrrp_script chk`) is never closed"));
+    assert!(
+        w[0].1
+            .contains("`{` (after `vrrp_script chk`) is never closed")
+    );
     // One too many.
     let text = format!("{}}}\n", instance_text(""));
     assert_error(&text, 10, "`}` closes no open block");
@@ -940,6 +952,7 @@ fn keepalived_to_toml_to_config_is_the_same() {
         "vectors/v3ipv6.conf",
         "realistic.conf",
         "includes/keepalived.conf",
+        "follow.conf",
     ] {
         assert_converts(f);
     }

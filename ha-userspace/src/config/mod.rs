@@ -94,7 +94,11 @@ impl Options {
         let (config, files, scripts) = match format {
             Format::Toml => {
                 let (config, scripts) = native::read(text, path, &mut diags).unzip();
-                (config, vec![path.to_path_buf()], scripts.unwrap_or_default())
+                (
+                    config,
+                    vec![path.to_path_buf()],
+                    scripts.unwrap_or_default(),
+                )
             }
             Format::Keepalived => {
                 let read = keepalived::read(path, text, self.config_id.as_deref(), &mut diags);

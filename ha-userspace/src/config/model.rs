@@ -15,11 +15,11 @@ use std::{fmt, net::IpAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::route::{Prefix, Route, RouteKind, Rule};
 pub use super::service::{
     Check, Checker, Command, Notify, NotifyFifo, ParamMatch, Probe, RealServer, SyncGroup,
     TrackFile, TrackKind, TrackProcess, TrackRef, Tracking, VirtualServer,
 };
-pub use super::route::{Prefix, Route, RouteKind, Rule};
 pub use super::vip::Vip;
 
 /// The whole configuration.

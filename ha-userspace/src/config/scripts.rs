@@ -109,7 +109,12 @@ pub(crate) fn sites(config: &Config) -> Vec<(Site, String, &Command)> {
             }
         }
     }
-    if let Some(cmd) = config.global.notify_fifo.as_ref().and_then(|f| f.script.as_ref()) {
+    if let Some(cmd) = config
+        .global
+        .notify_fifo
+        .as_ref()
+        .and_then(|f| f.script.as_ref())
+    {
         out.push((
             Site::Global("notify_fifo.script"),
             "notify_fifo_script".to_string(),

@@ -157,7 +157,12 @@ pub struct TrackProcess {
     pub quorum_max: Option<u32>,
     /// A change of the count must last this long before it counts
     /// (keepalived's `delay`, `delay_up`/`delay_down` folded to one).
-    #[serde(default, rename = "delay_ms", with = "millis", skip_serializing_if = "Duration::is_zero")]
+    #[serde(
+        default,
+        rename = "delay_ms",
+        with = "millis",
+        skip_serializing_if = "Duration::is_zero"
+    )]
     pub delay: Duration,
     /// Priority change for trackers without their own weight; 0 means FAULT.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -410,7 +415,11 @@ pub struct VirtualServer {
     /// The virtual port.
     pub port: u16,
     /// Time between checks (keepalived's `delay_loop`, default 60 s).
-    #[serde(default = "default_delay_loop", rename = "delay_loop_ms", with = "millis")]
+    #[serde(
+        default = "default_delay_loop",
+        rename = "delay_loop_ms",
+        with = "millis"
+    )]
     pub delay_loop: Duration,
     /// The real servers behind it.
     #[serde(default)]
@@ -452,7 +461,11 @@ pub struct Checker {
     #[serde(default = "one")]
     pub retry: u32,
     /// keepalived's `delay_before_retry`. Default 1 s.
-    #[serde(default = "one_second", rename = "delay_before_retry_ms", with = "millis")]
+    #[serde(
+        default = "one_second",
+        rename = "delay_before_retry_ms",
+        with = "millis"
+    )]
     pub delay_before_retry: Duration,
     /// Overrides the virtual server's `delay_loop`.
     #[serde(

@@ -293,7 +293,13 @@ pub fn user_name(uid: u32) -> String {
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: as in `lookup_user`.
     let rc = unsafe {
-        libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result)
+        libc::getpwuid_r(
+            uid,
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
     };
     if rc == 0 && !result.is_null() && !pwd.pw_name.is_null() {
         // SAFETY: getpwuid_r set pw_name to a NUL-terminated string in `buf`.

@@ -3,8 +3,8 @@
 
 use super::{
     context::{Ctx, skip_advanced},
-    script,
     keywords::{GLOBAL_LATER, GLOBAL_SUPPORTED, suggestion},
+    script,
     source::Pos,
     tree::Stmt,
 };

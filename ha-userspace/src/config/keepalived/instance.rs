@@ -211,7 +211,10 @@ fn keyword(ctx: &mut Ctx<'_>, stmt: &Stmt, r: &mut RawInstance) {
                 [n, rest @ ..] => {
                     ctx.warn(
                         stmt.pos,
-                        format!("extra words after `use_vmac {n}` are ignored: `{}`", rest.join(" ")),
+                        format!(
+                            "extra words after `use_vmac {n}` are ignored: `{}`",
+                            rest.join(" ")
+                        ),
                     );
                     Some(n.clone())
                 }
@@ -230,7 +233,8 @@ fn keyword(ctx: &mut Ctx<'_>, stmt: &Stmt, r: &mut RawInstance) {
         }
         "virtual_rules" => {
             if let Some(body) = ctx.block(stmt) {
-                r.virtual_rules.extend(routes::rules(ctx, body, "virtual_rules"));
+                r.virtual_rules
+                    .extend(routes::rules(ctx, body, "virtual_rules"));
             }
         }
         kw if INSTANCE_LATER.contains(&kw) => {

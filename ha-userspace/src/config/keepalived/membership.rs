@@ -19,11 +19,7 @@
 use std::collections::HashMap;
 
 use super::{
-    context::Ctx,
-    instance::InstanceMap,
-    parser::SourceMap,
-    source::Pos,
-    sync_group::RawGroup,
+    context::Ctx, instance::InstanceMap, parser::SourceMap, source::Pos, sync_group::RawGroup,
 };
 use crate::config::{
     model::{Config, Instance, SyncGroup, TrackKind, TrackRef},
@@ -61,7 +57,10 @@ pub(crate) fn apply(
             if !g.members.is_empty() {
                 ctx.warn(
                     g.pos,
-                    format!("vrrp_sync_group {} has no existing instance; ignored", g.name),
+                    format!(
+                        "vrrp_sync_group {} has no existing instance; ignored",
+                        g.name
+                    ),
                 );
             }
             continue;
@@ -112,7 +111,13 @@ pub(crate) fn apply(
         for &(i, _, _) in &members {
             in_group[i] = true;
             if !g.tracking_weight {
-                strip_weights(ctx, &mut config.instances[i], &mut map.instances[i], &weights, "sync group");
+                strip_weights(
+                    ctx,
+                    &mut config.instances[i],
+                    &mut map.instances[i],
+                    &weights,
+                    "sync group",
+                );
             }
             let inst = &mut config.instances[i];
             let imap = &mut map.instances[i];
@@ -169,8 +174,16 @@ struct Weights {
 impl Weights {
     fn of(config: &Config) -> Self {
         Weights {
-            checks: config.checks.iter().map(|c| (c.name.clone(), c.weight)).collect(),
-            files: config.track_files.iter().map(|c| (c.name.clone(), c.weight)).collect(),
+            checks: config
+                .checks
+                .iter()
+                .map(|c| (c.name.clone(), c.weight))
+                .collect(),
+            files: config
+                .track_files
+                .iter()
+                .map(|c| (c.name.clone(), c.weight))
+                .collect(),
             processes: (config.track_processes.iter())
                 .map(|c| (c.name.clone(), c.weight))
                 .collect(),
@@ -220,17 +233,33 @@ fn strip_weights(
             let drop = match (kind, w) {
                 (_, 0) => false,
                 (TrackKind::Interface, _) if !owner => {
-                    warn(ctx, pos, format!("{what}: weight {w} ignored in a {why} (FAULT while down), as keepalived does"));
+                    warn(
+                        ctx,
+                        pos,
+                        format!(
+                            "{what}: weight {w} ignored in a {why} (FAULT while down), as keepalived does"
+                        ),
+                    );
                     t.weight = Some(0);
                     false
                 }
                 (TrackKind::File, 1) => {
-                    warn(ctx, pos, format!("{what}: the default weight 1 is ignored in a {why}: a non-zero value means FAULT, as keepalived does (write weight 0 to say so)"));
+                    warn(
+                        ctx,
+                        pos,
+                        format!(
+                            "{what}: the default weight 1 is ignored in a {why}: a non-zero value means FAULT, as keepalived does (write weight 0 to say so)"
+                        ),
+                    );
                     t.weight = Some(0);
                     false
                 }
                 _ => {
-                    warn(ctx, pos, format!("{what} with weight {w} is ignored in a {why}, as keepalived does"));
+                    warn(
+                        ctx,
+                        pos,
+                        format!("{what} with weight {w} is ignored in a {why}, as keepalived does"),
+                    );
                     true
                 }
             };

@@ -27,7 +27,12 @@ mod virtual_server;
 
 use std::path::{Path, PathBuf};
 
-use super::{error::Diagnostics, model::Config, scripts::{self, ScriptSite}, validate};
+use super::{
+    error::Diagnostics,
+    model::Config,
+    scripts::{self, ScriptSite},
+    validate,
+};
 
 /// What reading a keepalived configuration produced.
 pub(crate) struct Read {

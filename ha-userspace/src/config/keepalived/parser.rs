@@ -10,8 +10,7 @@ use super::{
     global::{self, RawGlobal},
     instance::{self, Declared, InstanceMap},
     keywords::{TOP_LATER, TOP_SUPPORTED, suggestion},
-    routes,
-    membership,
+    membership, routes,
     source::{Files, Pos},
     sync_group::{self, RawGroup},
     track::{self, Placed},
@@ -244,13 +243,16 @@ fn later(ctx: &mut Ctx<'_>, stmt: &Stmt) {
     );
 }
 
+/// The header line of a list element and the lines of its keys.
+type ItemPlace = (Pos, HashMap<&'static str, Pos>);
+
 /// Where each part of a keepalived-derived [`Config`] was written.
 pub(crate) struct SourceMap<'a> {
     pub(super) files: &'a Files,
     pub(super) main: Loc,
     pub(super) instances: Vec<InstanceMap>,
     /// Header and key lines of the elements of the top-level lists.
-    pub(super) items: HashMap<(List, usize), (Pos, HashMap<&'static str, Pos>)>,
+    pub(super) items: HashMap<(List, usize), ItemPlace>,
     /// Lines of the sync groups' members.
     pub(super) members: HashMap<(usize, usize), Pos>,
     /// The real servers of each virtual server.
@@ -285,12 +287,21 @@ impl SourceMap<'_> {
                 let (header, keys) = self.items.get(&(list, index))?;
                 Some(key.and_then(|k| keys.get(k).copied()).unwrap_or(*header))
             }
-            Site::GroupMember { group, member } => self
-                .members
-                .get(&(group, member))
-                .copied()
-                .or_else(|| self.pos(Site::Item { list: List::SyncGroups, index: group, key: None })),
-            Site::RealServer { vs, rs, checker, key } => {
+            Site::GroupMember { group, member } => {
+                self.members.get(&(group, member)).copied().or_else(|| {
+                    self.pos(Site::Item {
+                        list: List::SyncGroups,
+                        index: group,
+                        key: None,
+                    })
+                })
+            }
+            Site::RealServer {
+                vs,
+                rs,
+                checker,
+                key,
+            } => {
                 let rs = self.real_servers.get(vs)?.get(rs)?;
                 let at_key = key.and_then(|k| rs.keys.get(k).copied());
                 let at_checker = checker.and_then(|c| rs.checkers.get(c).copied());

@@ -188,11 +188,20 @@ fn rule(ctx: &mut Ctx<'_>, stmt: &Stmt, block: &str) -> Option<Rule> {
                 }
             }
             "not" | "l3mdev" | "no_track" => ignored.push(w.to_string()),
-            "tos" | "dsfield" | "realms" | "goto" | "suppress_prefixlength"
-            | "suppress_ifgroup" | "uidrange" | "sport" | "dport" | "ipproto" | "protocol"
-            | "track_group" | "nat" | "map-to" => {
-                ignored.push(words.next().map_or(w.to_string(), |v| format!("{w} {v}")))
-            }
+            "tos"
+            | "dsfield"
+            | "realms"
+            | "goto"
+            | "suppress_prefixlength"
+            | "suppress_ifgroup"
+            | "uidrange"
+            | "sport"
+            | "dport"
+            | "ipproto"
+            | "protocol"
+            | "track_group"
+            | "nat"
+            | "map-to" => ignored.push(words.next().map_or(w.to_string(), |v| format!("{w} {v}"))),
             "blackhole" | "unreachable" | "prohibit" | "nop" => ignored.push(w.to_string()),
             other => {
                 ctx.error(
@@ -219,7 +228,10 @@ fn rule(ctx: &mut Ctx<'_>, stmt: &Stmt, block: &str) -> Option<Rule> {
 fn need<'w>(
     ctx: &mut Ctx<'_>,
     pos: Pos,
-    v: Option<&'w str>, what: &str, block: &str) -> Option<&'w str> {
+    v: Option<&'w str>,
+    what: &str,
+    block: &str,
+) -> Option<&'w str> {
     if v.is_none() {
         ctx.error(pos, format!("`{what}` needs a value in `{block}`"));
     }

@@ -66,7 +66,9 @@ pub(crate) fn parse(ctx: &mut Ctx<'_>, name: String, pos: Pos, body: &[Stmt]) ->
         }
         match s.keyword() {
             "group" => {
-                let Some(members) = ctx.block(s) else { continue };
+                let Some(members) = ctx.block(s) else {
+                    continue;
+                };
                 if group_seen {
                     ctx.warn(
                         s.pos,

@@ -42,7 +42,14 @@ pub(crate) const MAX_WEIGHT: i64 = 253;
 pub(crate) const MAX_OBJECT_WEIGHT: i64 = 254;
 
 const SCRIPT_KEYWORDS: &[&str] = &[
-    "script", "interval", "timeout", "weight", "rise", "fall", "user", "init_fail",
+    "script",
+    "interval",
+    "timeout",
+    "weight",
+    "rise",
+    "fall",
+    "user",
+    "init_fail",
 ];
 
 /// `vrrp_script NAME { … }`. keepalived's defaults: interval 1 s, timeout
@@ -143,10 +150,7 @@ pub(crate) fn vrrp_script(
         }
     }
     let Some(mut cmd) = cmd else {
-        ctx.error(
-            pos,
-            format!("vrrp_script {} has no `script`", c.value.name),
-        );
+        ctx.error(pos, format!("vrrp_script {} has no `script`", c.value.name));
         return None;
     };
     // `user` sets who runs it whatever the order of the two lines.
@@ -224,10 +228,7 @@ pub(crate) fn track_file(
         }
     }
     if !have_path {
-        ctx.error(
-            pos,
-            format!("track_file {} has no `file`", f.value.name),
-        );
+        ctx.error(pos, format!("track_file {} has no `file`", f.value.name));
         return None;
     }
     Some(f)
@@ -270,7 +271,9 @@ pub(crate) fn track_process(
         },
         pos,
     );
-    let (mut fork, mut term): (Option<(u64, Pos)>, Option<(u64, Pos)>) = (None, None);
+    // (microseconds, line) of fork_delay and terminate_delay.
+    let mut fork: Option<(u64, Pos)> = None;
+    let mut term: Option<(u64, Pos)> = None;
     for s in body {
         let at = s.pos;
         match s.keyword() {
@@ -407,7 +410,10 @@ fn weight(ctx: &mut Ctx<'_>, stmt: &Stmt, max: i64) -> Option<(i32, bool)> {
         None => false,
         Some("reverse") => true,
         Some(o) => {
-            ctx.error(stmt.pos, format!("unknown weight option `{o}` (only `reverse`)"));
+            ctx.error(
+                stmt.pos,
+                format!("unknown weight option `{o}` (only `reverse`)"),
+            );
             false
         }
     };
@@ -436,7 +442,10 @@ pub(crate) fn track_block(ctx: &mut Ctx<'_>, stmt: &Stmt, owner: &str, out: &mut
     let Some(body) = ctx.block(stmt) else { return };
     for s in body {
         if s.block.is_some() {
-            ctx.error(s.pos, format!("unexpected `{{ … }}` in `{}`", kind.keyword()));
+            ctx.error(
+                s.pos,
+                format!("unexpected `{{ … }}` in `{}`", kind.keyword()),
+            );
             continue;
         }
         let name = s.keyword().to_string();
@@ -451,7 +460,10 @@ pub(crate) fn track_block(ctx: &mut Ctx<'_>, stmt: &Stmt, owner: &str, out: &mut
                 let Some(v) = rest.first() else {
                     ctx.warn(
                         s.pos,
-                        format!("({owner}) {} {name}: weight without a value; ignored", kind.keyword()),
+                        format!(
+                            "({owner}) {} {name}: weight without a value; ignored",
+                            kind.keyword()
+                        ),
                     );
                     continue;
                 };

@@ -237,7 +237,11 @@ mod tests {
         assert_eq!(shape(&b.stmts), "a@1{b@2{};c 1@4}");
         assert_eq!(b.warnings.len(), 1);
         assert_eq!(b.warnings[0].pos.line, 1);
-        assert!(b.warnings[0].message.contains("never closed"), "{}", b.warnings[0].message);
+        assert!(
+            b.warnings[0].message.contains("never closed"),
+            "{}",
+            b.warnings[0].message
+        );
         let b = built("a {\n b {\n").unwrap();
         assert_eq!(shape(&b.stmts), "a@1{b@2{}}");
         assert_eq!(

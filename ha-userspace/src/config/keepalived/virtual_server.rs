@@ -419,7 +419,9 @@ fn url(ctx: &mut Ctx<'_>, body: &[Stmt]) -> (String, Vec<u16>, Option<String>) {
                 for w in s.args() {
                     let (lo, hi) = w.split_once('-').unwrap_or((w, w));
                     match (lo.parse::<u16>(), hi.parse::<u16>()) {
-                        (Ok(lo), Ok(hi)) if (100..=599).contains(&lo) && (lo..=599).contains(&hi) => {
+                        (Ok(lo), Ok(hi))
+                            if (100..=599).contains(&lo) && (lo..=599).contains(&hi) =>
+                        {
                             status.extend(lo..=hi)
                         }
                         _ => ctx.error(
@@ -461,7 +463,10 @@ fn seconds(ctx: &mut Ctx<'_>, s: &Stmt) -> Option<Duration> {
         _ => {
             ctx.error(
                 s.pos,
-                format!("`{}` `{v}` is not a number of seconds (at most a day)", s.keyword()),
+                format!(
+                    "`{}` `{v}` is not a number of seconds (at most a day)",
+                    s.keyword()
+                ),
             );
             None
         }

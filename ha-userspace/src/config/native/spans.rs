@@ -334,7 +334,12 @@ fn site_path(site: Site) -> Vec<Seg> {
             Seg::Key("instances"),
             Seg::Item(member),
         ]),
-        Site::RealServer { vs, rs, checker, key } => {
+        Site::RealServer {
+            vs,
+            rs,
+            checker,
+            key,
+        } => {
             path.extend([
                 Seg::Key("virtual_servers"),
                 Seg::Item(vs),
@@ -401,5 +406,26 @@ mod tests {
         assert_eq!(at(1, Field::Whole), 9);
         assert!(map.instance_has(0, "vrid"));
         assert!(!map.instance_has(1, "vrid"));
+    }
+
+    #[test]
+    fn implicit_tables_fall_back_to_their_parent() {
+        // `track` and `probe` have no header of their own.
+        let text = "[[instances]]\nname = \"a\"\n\n[[instances.track.files]]\nname = \"f\"\n\n[[instances.track.checks]]\nname = \"c\"\n\n[[checks]]\nname = \"c\"\n\n[checks.probe.script]\nargv = []\n";
+        let map = TomlMap::new(Path::new("x.toml"), text);
+        let at = |site| map.locate(site).line;
+        let track = |kind, i| Site::Instance {
+            index: 0,
+            field: Field::Track(kind, i),
+        };
+        assert_eq!(at(track(TrackKind::File, 0)), 4);
+        assert_eq!(at(track(TrackKind::Check, 0)), 7);
+        assert_eq!(at(track(TrackKind::Process, 0)), 1);
+        let probe = Site::Item {
+            list: crate::config::validate::List::Checks,
+            index: 0,
+            key: Some("probe"),
+        };
+        assert_eq!(at(probe), 10);
     }
 }

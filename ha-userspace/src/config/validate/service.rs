@@ -73,21 +73,36 @@ impl Validator {
             };
             let name = &c.name;
             if c.interval.is_zero() {
-                self.error(at("interval_ms"), format!("check `{name}`: the interval must be more than 0"));
+                self.error(
+                    at("interval_ms"),
+                    format!("check `{name}`: the interval must be more than 0"),
+                );
             }
             if c.timeout.is_some_and(|t| t.is_zero()) {
-                self.error(at("timeout_ms"), format!("check `{name}`: the timeout must be more than 0"));
+                self.error(
+                    at("timeout_ms"),
+                    format!("check `{name}`: the timeout must be more than 0"),
+                );
             }
             if c.rise == 0 {
-                self.error(at("rise"), format!("check `{name}`: rise must be at least 1"));
+                self.error(
+                    at("rise"),
+                    format!("check `{name}`: rise must be at least 1"),
+                );
             }
             if c.fall == 0 {
-                self.error(at("fall"), format!("check `{name}`: fall must be at least 1"));
+                self.error(
+                    at("fall"),
+                    format!("check `{name}`: fall must be at least 1"),
+                );
             }
             if !(-MAX_WEIGHT..=MAX_WEIGHT).contains(&c.weight) {
                 self.error(
                     at("weight"),
-                    format!("check `{name}`: weight {} is out of range -253..253", c.weight),
+                    format!(
+                        "check `{name}`: weight {} is out of range -253..253",
+                        c.weight
+                    ),
                 );
             }
             self.probe(at("probe"), &c.probe, &format!("check `{name}`"));
@@ -126,12 +141,18 @@ impl Validator {
                 key: Some(key),
             };
             if f.path.as_os_str().is_empty() {
-                self.error(at("path"), format!("track file `{}` has an empty path", f.name));
+                self.error(
+                    at("path"),
+                    format!("track file `{}` has an empty path", f.name),
+                );
             }
             if !(-MAX_OBJECT_WEIGHT..=MAX_OBJECT_WEIGHT).contains(&f.weight) {
                 self.error(
                     at("weight"),
-                    format!("track file `{}`: weight {} is out of range -254..254", f.name, f.weight),
+                    format!(
+                        "track file `{}`: weight {} is out of range -254..254",
+                        f.name, f.weight
+                    ),
                 );
             }
         }
@@ -151,12 +172,18 @@ impl Validator {
             };
             let name = &p.name;
             if p.process.is_empty() {
-                self.error(at("process"), format!("tracked process `{name}` names no process"));
+                self.error(
+                    at("process"),
+                    format!("tracked process `{name}` names no process"),
+                );
             }
             if !(-MAX_OBJECT_WEIGHT..=MAX_OBJECT_WEIGHT).contains(&p.weight) {
                 self.error(
                     at("weight"),
-                    format!("tracked process `{name}`: weight {} is out of range -254..254", p.weight),
+                    format!(
+                        "tracked process `{name}`: weight {} is out of range -254..254",
+                        p.weight
+                    ),
                 );
             }
             if let Some(max) = p.quorum_max
@@ -164,7 +191,10 @@ impl Validator {
             {
                 self.error(
                     at("quorum"),
-                    format!("tracked process `{name}`: quorum {} is more than quorum_max {max}", p.quorum),
+                    format!(
+                        "tracked process `{name}`: quorum {} is more than quorum_max {max}",
+                        p.quorum
+                    ),
                 );
             }
         }
@@ -203,7 +233,10 @@ impl Validator {
                     if let Some(w) = t.weight
                         && !(-MAX_WEIGHT..=MAX_WEIGHT).contains(&w)
                     {
-                        self.error(site, format!("{what}: weight {w} is out of range -253..253"));
+                        self.error(
+                            site,
+                            format!("{what}: weight {w} is out of range -253..253"),
+                        );
                     }
                 }
             }
@@ -278,10 +311,16 @@ impl Validator {
 
     fn checker_timing(&mut self, site: Site, c: &Checker, what: &str) {
         if c.timeout.is_zero() {
-            self.error(site, format!("{what}: the checker's timeout must be more than 0"));
+            self.error(
+                site,
+                format!("{what}: the checker's timeout must be more than 0"),
+            );
         }
         if c.delay_loop.is_some_and(|d| d.is_zero()) {
-            self.error(site, format!("{what}: the checker's delay_loop must be more than 0"));
+            self.error(
+                site,
+                format!("{what}: the checker's delay_loop must be more than 0"),
+            );
         }
     }
 
@@ -303,7 +342,9 @@ pub(crate) fn url_problem(url: &str) -> Option<String> {
         return Some("has no scheme (http:// or https://)".into());
     };
     if scheme != "http" && scheme != "https" {
-        return Some(format!("has the scheme `{scheme}`; only http and https are checked"));
+        return Some(format!(
+            "has the scheme `{scheme}`; only http and https are checked"
+        ));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
@@ -328,7 +369,9 @@ pub(crate) fn url_problem(url: &str) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
     {
-        return Some(format!("has the host `{host}`, which is not a name or address"));
+        return Some(format!(
+            "has the host `{host}`, which is not a name or address"
+        ));
     }
     if let Some(p) = port
         && !p.parse::<u16>().is_ok_and(|p| p != 0)
