@@ -1018,7 +1018,7 @@ fn check_config_names_scripts_that_cannot_run() {
         assert_eq!(p[0].line, 7);
         assert!(
             p[0].message.contains(&format!(
-                "`{}` is writable by a non-root user",
+                "{} is writable by non-root users",
                 script.display()
             )),
             "{}",
@@ -1030,7 +1030,7 @@ fn check_config_names_scripts_that_cannot_run() {
         let p = problems(true);
         assert!(
             p[0].message.contains(&format!(
-                "`{}` is writable by a non-root user",
+                "{} is writable by non-root users",
                 dir.0.display()
             )),
             "{}",
