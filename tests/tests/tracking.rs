@@ -438,17 +438,28 @@ fn sync_group_moves_together(run: Run) -> Result<()> {
     let [n1, n2] = topo.nodes() else {
         unreachable!()
     };
-    // A second link between the nodes, on a subnet of its own.
+    // A second LAN between the nodes, on a bridge and a subnet of its own, so
+    // one node's link going down leaves the other's carrier up.
     let second = Subnet::new((topo.subnet().index() + 256) % 512)?;
-    let (l1, l2) = (
-        format!("{}s1", topo.prefix()),
-        format!("{}s2", topo.prefix()),
-    );
-    n1.run_ok(
-        "ip",
-        ["link", "add", &l1, "type", "veth", "peer", "name", &l2],
-    )?;
-    n1.run_ok("ip", ["link", "set", &l2, "netns", &n2.ns])?;
+    let p = topo.prefix();
+    let br = format!("{p}b2");
+    let (l1, l2) = (format!("{p}s1"), format!("{p}s2"));
+    let ip = |args: &[&str]| -> Result<()> {
+        let st = std::process::Command::new("ip").args(args).status()?;
+        ensure!(st.success(), "ip {args:?} failed");
+        Ok(())
+    };
+    let bns = topo.bridge_ns();
+    ip(&["-n", bns, "link", "add", &br, "type", "bridge"])?;
+    ip(&["-n", bns, "link", "set", &br, "up"])?;
+    for (host, ifname, port) in [(n1, &l1, format!("{p}q1")), (n2, &l2, format!("{p}q2"))] {
+        ip(&[
+            "link", "add", ifname, "netns", &host.ns, "type", "veth", "peer", "name", &port,
+            "netns", bns,
+        ])?;
+        ip(&["-n", bns, "link", "set", &port, "master", &br])?;
+        ip(&["-n", bns, "link", "set", &port, "up"])?;
+    }
     for (host, ifname, last) in [(n1, &l1, 1u8), (n2, &l2, 2u8)] {
         let addr = format!("{}/24", second.v4(last));
         host.run_ok("ip", ["addr", "add", &addr, "dev", ifname])?;

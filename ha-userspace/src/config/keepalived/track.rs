@@ -6,6 +6,10 @@
 
 use std::{collections::HashMap, time::Duration};
 
+/// The longest `vrrp_script` interval or timeout keepalived takes (its
+/// timers count microseconds in 32 bits).
+const MAX_SECONDS: u64 = u32::MAX as u64 / 1_000_000;
+
 use super::{
     context::Ctx,
     keywords::suggestion,
@@ -91,25 +95,42 @@ pub(crate) fn vrrp_script(
             }
             "interval" | "timeout" => {
                 let kw = s.keyword();
-                let Some(secs) = ctx.int_in(s, 0, i64::from(u32::MAX) / 1_000_000, |v| {
-                    format!("vrrp_script `{kw}` {v} is out of range (whole seconds)")
-                }) else {
+                let Some(v) = ctx.value(s) else {
                     continue;
                 };
-                let secs = if secs == 0 {
+                // keepalived 2.2.7 reads whole seconds; ha also takes decimal
+                // ones (sub-second checks), and says the file then needs ha.
+                let Some(us) =
+                    values::decimal_micros(v).filter(|us| *us <= MAX_SECONDS * 1_000_000)
+                else {
+                    ctx.error(
+                        at,
+                        format!("vrrp_script `{kw}` `{v}` is not a number of seconds (1 to {MAX_SECONDS})"),
+                    );
+                    continue;
+                };
+                let ms = if us == 0 {
                     ctx.warn(
                         at,
                         format!("vrrp_script `{kw}` 0 is taken as 1 s, as keepalived does"),
                     );
-                    1
+                    1000
                 } else {
-                    secs as u64
+                    us.div_ceil(1000)
                 };
+                if us % 1_000_000 != 0 {
+                    ctx.warn(
+                        at,
+                        format!(
+                            "vrrp_script `{kw}` {v}: keepalived 2.2.7 takes whole seconds only (it would ignore this line); ha runs it every {ms} ms"
+                        ),
+                    );
+                }
                 if kw == "interval" {
-                    c.value.interval = Duration::from_secs(secs);
+                    c.value.interval = Duration::from_millis(ms);
                     c.keys.insert("interval_ms", at);
                 } else {
-                    c.value.timeout = Some(Duration::from_secs(secs));
+                    c.value.timeout = Some(Duration::from_millis(ms));
                     c.keys.insert("timeout_ms", at);
                 }
             }
