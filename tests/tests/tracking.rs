@@ -153,6 +153,11 @@ fn script_fault_moves_the_vip(run: Run) -> Result<()> {
             st["instances"][0]["faults"][0] == "script chk_service",
             "{st}"
         );
+        let check = &st["checks"][0];
+        ensure!(
+            check["name"] == "chk_service" && check["state"] == "down",
+            "{st}"
+        );
     }
     fs::write(flag(0), "")?;
     wait_vip_on(&topo, 0, vip, Duration::from_secs(10), &l)?;
@@ -660,5 +665,69 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
     ];
     ensure!(fifo_text.lines().eq(want_fifo), "FIFO:\n{fifo_text}");
     drop(d0);
+    Ok(())
+}
+
+/// With `enable_script_security`, a script in a directory anyone can write
+/// is refused: `check-config` names it and fails; `ha run` logs it and runs
+/// without it (keepalived disables such a script), so its failure moves
+/// nothing.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn insecure_script_is_refused() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let s = Scratch::new(&topo, "insecure")?;
+    let open_dir = s.path("open");
+    fs::create_dir(&open_dir)?;
+    fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o777))?;
+    let script = open_dir.join("check.sh");
+    fs::write(&script, "#!/bin/sh\nexit 1\n")?;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755))?;
+    let top = |i: usize| {
+        if i == 0 {
+            format!(
+                "global_defs {{\n  enable_script_security\n}}\nvrrp_script chk {{\n  script {}\n  interval 1\n}}\n",
+                script.display()
+            )
+        } else {
+            String::new()
+        }
+    };
+    let extra = |i: usize| {
+        if i == 0 {
+            "  track_script {\n    chk\n  }\n".into()
+        } else {
+            String::new()
+        }
+    };
+    // check-config refuses the file and says why.
+    let mut g = Group::v3(51, topo.subnet().vip4(0).into(), 24);
+    g.extra = extra(0);
+    let conf = s.path("check.conf");
+    fs::write(
+        &conf,
+        format!("{}{}", top(0), g.keepalived_conf(&topo.nodes()[0], 200)),
+    )?;
+    let out = std::process::Command::new(hatest::ha_bin()?)
+        .arg("check-config")
+        .arg(&conf)
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "check-config accepted it: {err}");
+    ensure!(err.contains(&*open_dir.to_string_lossy()), "{err}");
+    // ha run starts, without the script.
+    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let vip = topo.subnet().vip4(0);
+    let l = || logs(&d);
+    wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
+    std::thread::sleep(Duration::from_secs(2));
+    wait_vip_on(&topo, 0, vip, Duration::from_secs(1), &l)?;
+    let log = d[0].log();
+    ensure!(
+        log.contains("check.sh"),
+        "the refusal is not logged:\n{log}"
+    );
     Ok(())
 }

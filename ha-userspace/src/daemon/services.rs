@@ -186,6 +186,15 @@ impl Services {
         out
     }
 
+    /// The task that copies the checks' statuses into the status document.
+    pub fn status_task(
+        &self,
+        board: std::sync::Arc<crate::status::StatusBoard>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.health
+            .publish_statuses(move |checks| board.set_checks(checks))
+    }
+
     /// The notify queue of instance `cfg`, if it has scripts or a FIFO.
     pub fn notifier(&mut self, cfg: &Instance) -> Option<Notifier> {
         if cfg.notify.is_empty() && self.fifo.is_none() {
