@@ -731,3 +731,109 @@ fn insecure_script_is_refused() -> Result<()> {
     );
     Ok(())
 }
+
+/// The built-in checks (TOML only: `probe = { tcp = … }` and `{ http = … }`),
+/// which fork nothing: nginx stopped on the master fails both, the master
+/// faults and the backup takes the VIP; nginx back, the master returns.
+fn builtin_checks_follow_nginx(datapath: &str) -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let s = Scratch::new(&topo, "builtin")?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let nginx =
+        hatest::services::Nginx::start(n1, &s.path("nginx"), n1.ipv4.into(), 8080, "node 1")?;
+    let vip = topo.subnet().vip4(0);
+    let toml = |host: &Host, priority: u8, track: bool| {
+        let mut t = format!(
+            "[[instances]]\nname = \"VI_81\"\ninterface = \"{}\"\nvrid = 81\nversion = 3\npriority = {priority}\nadvert_int_cs = 10\nvips = [\"{vip}/24\"]\ndatapath = \"{datapath}\"\n",
+            host.ifname
+        );
+        if track {
+            t.push_str("[instances.track]\nchecks = [{ name = \"port\" }, { name = \"page\" }]\n");
+            t.push_str(&format!(
+                "[[checks]]\nname = \"port\"\ninterval_ms = 200\nfall = 2\nprobe = {{ tcp = {{ addr = \"{a}\", port = 8080 }} }}\n\
+                 [[checks]]\nname = \"page\"\ninterval_ms = 200\nfall = 2\nprobe = {{ http = {{ url = \"http://{a}:8080/\", status = [200] }} }}\n",
+                a = n1.ipv4
+            ));
+        }
+        t
+    };
+    let d = vec![
+        Daemon::ha(n1, "builtin", &toml(n1, 200, true))?,
+        Daemon::ha(n2, "builtin", &toml(n2, 100, false))?,
+    ];
+    let l = || logs(&d);
+    wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
+    nginx.stop()?;
+    wait_vip_on(&topo, 1, vip, Duration::from_secs(5), &l)?;
+    let st = d[0].status()?;
+    ensure!(st["instances"][0]["state"] == "fault", "{st}");
+    nginx.start_again()?;
+    wait_vip_on(&topo, 0, vip, Duration::from_secs(5), &l)?;
+    // No process was forked for the checks: ha has no child.
+    let pid = d[0].status()?["pid"].as_u64().unwrap_or(0);
+    let children =
+        fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    ensure!(children.trim().is_empty(), "ha has children: {children}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn builtin_checks_follow_nginx_ha() -> Result<()> {
+    builtin_checks_follow_nginx("xdp")
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn builtin_checks_follow_nginx_ha_socket() -> Result<()> {
+    builtin_checks_follow_nginx("socket")
+}
+
+/// `vrrp_track_process`: the master faults while its process is gone (the
+/// scan, no fork of pidof), and recovers when it runs again.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn tracked_process_faults_the_master() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let s = Scratch::new(&topo, "proc")?;
+    // A process with a name of its own: a copy of sleep.
+    let name = format!("hap{}", std::process::id() % 100_000);
+    let exe = s.path(&name);
+    fs::copy("/bin/sleep", &exe)?;
+    let spawn = || std::process::Command::new(&exe).arg("600").spawn();
+    let mut proc = spawn()?;
+    let top = |i: usize| {
+        if i == 0 {
+            format!("vrrp_track_process svc {{\n  process {name}\n}}\n")
+        } else {
+            String::new()
+        }
+    };
+    let extra = |i: usize| {
+        if i == 0 {
+            "  track_process {\n    svc\n  }\n".into()
+        } else {
+            String::new()
+        }
+    };
+    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let vip = topo.subnet().vip4(0);
+    let l = || logs(&d);
+    let result = (|| -> Result<()> {
+        wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
+        proc.kill()?;
+        proc.wait()?;
+        wait_vip_on(&topo, 1, vip, Duration::from_secs(5), &l)?;
+        ensure!(d[0].state()? == "fault", "{}", l());
+        proc = spawn()?;
+        wait_vip_on(&topo, 0, vip, Duration::from_secs(5), &l)?;
+        Ok(())
+    })();
+    let _ = proc.kill();
+    let _ = proc.wait();
+    result
+}

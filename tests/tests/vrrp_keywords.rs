@@ -33,18 +33,28 @@ fn pulled_cable(run: Run, dont_track: bool) -> Result<()> {
         g.extra = "  dont_track_primary\n".into();
     }
     let d = start(run, n1, &g.keepalived_conf(n1, 200))?;
-    wait_until("VIP on node 1", Duration::from_secs(5), || n1.has_address(vip)).with_context(|| d.log())?;
+    wait_until("VIP on node 1", Duration::from_secs(5), || {
+        n1.has_address(vip)
+    })
+    .with_context(|| d.log())?;
     n1.unplug()?;
     // Long enough for a link event to be acted on many times over.
     std::thread::sleep(Duration::from_millis(1500));
     let held = n1.has_address(vip)?;
-    ensure!(held == dont_track, "{run:?} dont_track_primary={dont_track}: VIP held={held}\n{}", d.log());
+    ensure!(
+        held == dont_track,
+        "{run:?} dont_track_primary={dont_track}: VIP held={held}\n{}",
+        d.log()
+    );
     if matches!(run, Run::Ha) {
         let want = if dont_track { "master" } else { "fault" };
         ensure!(d.state()? == want, "{}", d.log());
     }
     n1.plug()?;
-    wait_until("VIP on node 1 again", Duration::from_secs(5), || n1.has_address(vip)).with_context(|| d.log())?;
+    wait_until("VIP on node 1 again", Duration::from_secs(5), || {
+        n1.has_address(vip)
+    })
+    .with_context(|| d.log())?;
     Ok(())
 }
 
@@ -69,18 +79,25 @@ fn dont_track_primary_keepalived() -> Result<()> {
 fn startup_delay_holds_the_instance_back() -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
-    let [n1, n2] = topo.nodes() else { unreachable!() };
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
     let vip = topo.subnet().vip4(0);
     let g = Group::v3(72, vip.into(), 24);
     let d2 = Daemon::ha(n2, "kw", &g.keepalived_conf(n2, 100))?;
-    wait_until("VIP on node 2", Duration::from_secs(5), || n2.has_address(vip)).with_context(|| d2.log())?;
+    wait_until("VIP on node 2", Duration::from_secs(5), || {
+        n2.has_address(vip)
+    })
+    .with_context(|| d2.log())?;
     let conf = g
         .keepalived_conf(n1, 200)
         .replace("global_defs {\n", "global_defs {\n  vrrp_startup_delay 2\n");
     let started = Instant::now();
     let d1 = Daemon::ha(n1, "kw", &conf)?;
-    wait_until("VIP on node 1", Duration::from_secs(8), || n1.has_address(vip))
-        .with_context(|| hatest::logs([&d1, &d2]))?;
+    wait_until("VIP on node 1", Duration::from_secs(8), || {
+        n1.has_address(vip)
+    })
+    .with_context(|| hatest::logs([&d1, &d2]))?;
     let took = started.elapsed();
     ensure!(
         took >= Duration::from_secs(2),
