@@ -214,9 +214,12 @@ impl Mariadb {
     /// (bounded) until [`MARIADB_USER`] can log in over the socket.
     pub fn start_again(&self) -> Result<()> {
         // A killed server leaves its socket file behind; mariadbd replaces it.
+        // In a session of its own: the harness kills what a command leaves
+        // in its process group, and `setsid -f`'s child is still in ours
+        // until it has called setsid.
         self.host
             .command("sh")
-            .args(["-c", &self.start_cmd()])
+            .args(["-c", &format!("setsid -w sh -c '{}'", self.start_cmd())])
             .timeout(CLIENT_TIMEOUT)
             .run_ok()?;
         self.daemon

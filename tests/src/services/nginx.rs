@@ -170,7 +170,10 @@ impl Nginx {
     /// (bounded) until nginx listens on its port (a listening socket, not a
     /// connection: the address may be a VIP the node does not hold yet).
     pub fn start_again(&self) -> Result<()> {
-        self.run_line(&self.start_cmd())?;
+        // In a session of its own: the harness kills what a command leaves
+        // in its process group, and nginx's daemon could still be in ours
+        // for a moment after the command returns (before its setsid).
+        self.run_line(&format!("setsid -w sh -c '{}'", self.start_cmd()))?;
         let pid = self
             .daemon
             .wait_running(START_TIMEOUT)
