@@ -286,7 +286,10 @@ fn ticks_with_children(leader: u32) -> f64 {
         .sum()
 }
 
-fn print_report(results: &[((Impl, Mode), Result<Measured, String>)], window: Duration) {
+/// Every cell's outcome, in the order run.
+type Results = [((Impl, Mode), Result<Measured, String>)];
+
+fn print_report(results: &Results, window: Duration) {
     let get = |imp: Impl, mode: Mode| {
         results
             .iter()

@@ -77,7 +77,7 @@ impl Row {
     }
 
     /// The floor from the first failing check: (fall − 1) × interval + the VRRP part.
-    fn floor_from_check_ms(self) -> f64 {
+    fn floor_since_check_ms(self) -> f64 {
         (f64::from(FALL - 1) * self.interval + self.vrrp_part()) * 1000.0
     }
 
@@ -108,7 +108,7 @@ struct Sample {
 }
 
 impl Sample {
-    fn from_check_ms(&self) -> Option<f64> {
+    fn since_check_ms(&self) -> Option<f64> {
         Some(self.total_ms? - self.phase_ms?)
     }
 }
@@ -424,9 +424,8 @@ fn measure(
             })
     };
     let changed = adverts().find(|&(t, p)| t >= killed_at && p != common::MASTER_PRIORITY);
-    let last_high = adverts()
-        .filter(|&(t, p)| p == common::MASTER_PRIORITY && changed.is_none_or(|c| t <= c.0))
-        .last();
+    let last_high =
+        adverts().rfind(|&(t, p)| p == common::MASTER_PRIORITY && changed.is_none_or(|c| t <= c.0));
     let timer_end = if row.weight == 0 {
         changed
             .filter(|c| c.1 == 0)
@@ -506,8 +505,8 @@ fn print_report(rows: &[Row], cells: &[((usize, Impl), Cell)], daemons: &[Impl],
     println!();
     println!(
         "Two nodes, real nginx on each (page names the node); each daemon tracks `vrrp_script {CHECK}` = \
-         `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:80/` in a bash wrapper that logs the run's start \
-         and exit status (rise {RISE}, fall {FALL}); priorities 200/100; ha reads the same settings as TOML \
+         `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:80/` in a bash wrapper that logs the run's start, \
+         end and exit status (rise {RISE}, fall {FALL}); priorities 200/100; ha reads the same settings as TOML \
          (default flags). The client GETs the VIP every {} ms ({} ms timeout, {}-thread schedule); a run is the \
          first 200 from node 2 minus the SIGKILL of node 1's nginx. {runs} runs per cell, ms; median and p90 \
          (nearest rank: the maximum below 10 runs).",
@@ -569,7 +568,7 @@ fn print_report(rows: &[Row], cells: &[((usize, Impl), Cell)], daemons: &[Impl],
             }
             let total = samples(ri, imp, &|s| s.total_ms);
             let phase = samples(ri, imp, &|s| s.phase_ms);
-            let from = samples(ri, imp, &|s| s.from_check_ms());
+            let from = samples(ri, imp, &|s| s.since_check_ms());
             let n = |v: &[f64]| {
                 if v.len() < runs {
                     format!(" [{}/{runs}]", v.len())
@@ -584,9 +583,9 @@ fn print_report(rows: &[Row], cells: &[((usize, Impl), Cell)], daemons: &[Impl],
                 fmt(median(&phase)),
                 format!("{}{}", fmt(median(&from)), n(&from)),
                 fmt(p90(&from)),
-                table::ms(row.floor_from_check_ms()),
+                table::ms(row.floor_since_check_ms()),
                 median(&from).map_or("–".into(), |m| {
-                    format!("{:+.0}", m - row.floor_from_check_ms())
+                    format!("{:+.0}", m - row.floor_since_check_ms())
                 }),
                 fmt(median(&samples(ri, imp, &|s| s.notice_ms))),
                 fmt(median(&samples(ri, imp, &|s| s.after_timer_ms))),
@@ -622,18 +621,19 @@ fn print_report(rows: &[Row], cells: &[((usize, Impl), Cell)], daemons: &[Impl],
             let h = |f: &dyn Fn(&Sample) -> Option<f64>| median(&samples(ri, imp, f));
             let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
                 (Some(a), Some(b)) if b.abs() > 0.5 => format!("{:.2}", a / b),
+                _ if skipped(ri, Impl::Keepalived) => "– (keepalived skipped ¹)".into(),
                 _ => "–".into(),
             };
-            let over = |x: Option<f64>| x.map(|m| m - row.floor_from_check_ms());
+            let over = |x: Option<f64>| x.map(|m| m - row.floor_since_check_ms());
             r.row(vec![
                 format!("{} s", row.interval),
                 row.weight_label(),
                 format!("{}/keepalived", imp.label()),
                 ratio(h(&|s| s.total_ms), k(&|s| s.total_ms)),
-                ratio(h(&|s| s.from_check_ms()), k(&|s| s.from_check_ms())),
+                ratio(h(&|s| s.since_check_ms()), k(&|s| s.since_check_ms())),
                 ratio(
-                    over(h(&|s| s.from_check_ms())),
-                    over(k(&|s| s.from_check_ms())),
+                    over(h(&|s| s.since_check_ms())),
+                    over(k(&|s| s.since_check_ms())),
                 ),
                 ratio(h(&|s| s.notice_ms), k(&|s| s.notice_ms)),
             ]);
@@ -641,9 +641,13 @@ fn print_report(rows: &[Row], cells: &[((usize, Impl), Cell)], daemons: &[Impl],
     }
     print!("{}", r.render());
     println!();
+    let mut said = Vec::new();
     for (ri, row) in rows.iter().enumerate() {
         for &imp in daemons {
-            if let Some((_, Cell::Skipped(why))) = cells.iter().find(|(k, _)| *k == (ri, imp)) {
+            if let Some((_, Cell::Skipped(why))) = cells.iter().find(|(k, _)| *k == (ri, imp))
+                && !said.contains(&(row.interval.to_bits(), imp))
+            {
+                said.push((row.interval.to_bits(), imp));
                 println!(
                     "- ¹ {} at a {} s check interval: {why}; it would silently run the check every 1 s instead, so the cell is not measured.",
                     imp.label(),
@@ -690,7 +694,7 @@ mod tests {
             weight: 0,
         };
         assert!((f.floor_ms() - 2060.9375).abs() < 1e-6);
-        assert!((f.floor_from_check_ms() - 1060.9375).abs() < 1e-6);
+        assert!((f.floor_since_check_ms() - 1060.9375).abs() < 1e-6);
         let n = Row {
             interval: 0.1,
             weight: NEGATIVE_WEIGHT,
