@@ -69,7 +69,13 @@ fn start(run: Run, host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
 
 /// Waits until `holder` has the VIP and the other does not, and the client's
 /// ARP for it is answered by `holder` alone.
-fn wait_vip_on(topo: &Topology, holder: usize, vip: Ipv4Addr, within: Duration, logs: &dyn Fn() -> String) -> Result<()> {
+fn wait_vip_on(
+    topo: &Topology,
+    holder: usize,
+    vip: Ipv4Addr,
+    within: Duration,
+    logs: &dyn Fn() -> String,
+) -> Result<()> {
     let nodes = topo.nodes();
     wait_until(&format!("VIP on node {}", holder + 1), within, || {
         let mut ok = nodes[holder].has_address(vip)?;
@@ -252,7 +258,10 @@ fn flapping_check_does_not_move_the_vip() -> Result<()> {
     let runs_before = fs::read_to_string(&counter)?.trim().parse::<u32>()?;
     std::thread::sleep(Duration::from_secs(4));
     let runs = fs::read_to_string(&counter)?.trim().parse::<u32>()?;
-    ensure!(runs >= runs_before + 5, "the check ran {runs_before} → {runs} times");
+    ensure!(
+        runs >= runs_before + 5,
+        "the check ran {runs_before} → {runs} times"
+    );
     ensure!(d[1].counter("became_master")? == 0, "{}", l());
     ensure!(d[0].counter("became_master")? == 1, "{}", l());
     wait_vip_on(&topo, 0, vip, Duration::from_secs(1), &l)?;
@@ -292,7 +301,9 @@ fn hanging_script_is_killed_and_fails() -> Result<()> {
     wait_vip_on(&topo, 1, vip, Duration::from_secs(8), &l)?;
     d[0].wait_state("fault", Duration::from_secs(5))?;
     let sleepers = || -> Result<usize> {
-        let out = std::process::Command::new("pgrep").args(["-f", "sleep 6173"]).output()?;
+        let out = std::process::Command::new("pgrep")
+            .args(["-f", "sleep 6173"])
+            .output()?;
         Ok(String::from_utf8_lossy(&out.stdout).lines().count())
     };
     // One run at a time at most (each killed at 1 s with its group: 2 sleeps).
@@ -303,9 +314,11 @@ fn hanging_script_is_killed_and_fails() -> Result<()> {
     let d0 = d.remove(0);
     d0.terminate()?;
     drop(d0);
-    wait_until("no sleep of the hanging script left", Duration::from_secs(3), || {
-        Ok(sleepers()? == 0)
-    })?;
+    wait_until(
+        "no sleep of the hanging script left",
+        Duration::from_secs(3),
+        || Ok(sleepers()? == 0),
+    )?;
     Ok(())
 }
 
@@ -315,8 +328,14 @@ fn tracked_interface_faults(run: Run) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let n1 = &topo.nodes()[0];
-    let (a, b) = (format!("{}ta", topo.prefix()), format!("{}tb", topo.prefix()));
-    n1.run_ok("ip", ["link", "add", &a, "type", "veth", "peer", "name", &b])?;
+    let (a, b) = (
+        format!("{}ta", topo.prefix()),
+        format!("{}tb", topo.prefix()),
+    );
+    n1.run_ok(
+        "ip",
+        ["link", "add", &a, "type", "veth", "peer", "name", &b],
+    )?;
     n1.run_ok("ip", ["link", "set", &a, "up"])?;
     n1.run_ok("ip", ["link", "set", &b, "up"])?;
     let extra = |i: usize| {
@@ -416,11 +435,19 @@ fn tracked_file_changes_priority_keepalived() -> Result<()> {
 fn sync_group_moves_together(run: Run) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
-    let [n1, n2] = topo.nodes() else { unreachable!() };
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
     // A second link between the nodes, on a subnet of its own.
     let second = Subnet::new((topo.subnet().index() + 256) % 512)?;
-    let (l1, l2) = (format!("{}s1", topo.prefix()), format!("{}s2", topo.prefix()));
-    n1.run_ok("ip", ["link", "add", &l1, "type", "veth", "peer", "name", &l2])?;
+    let (l1, l2) = (
+        format!("{}s1", topo.prefix()),
+        format!("{}s2", topo.prefix()),
+    );
+    n1.run_ok(
+        "ip",
+        ["link", "add", &l1, "type", "veth", "peer", "name", &l2],
+    )?;
     n1.run_ok("ip", ["link", "set", &l2, "netns", &n2.ns])?;
     for (host, ifname, last) in [(n1, &l1, 1u8), (n2, &l2, 2u8)] {
         let addr = format!("{}/24", second.v4(last));
@@ -456,11 +483,20 @@ fn sync_group_moves_together(run: Run) -> Result<()> {
             && !other.has_address(vip1)?
             && !other.has_address(vip2)?)
     };
-    wait_until("both VIPs on node 1", Duration::from_secs(8), || both_on(n1, n2)).with_context(l)?;
+    wait_until("both VIPs on node 1", Duration::from_secs(8), || {
+        both_on(n1, n2)
+    })
+    .with_context(l)?;
     n1.run_ok("ip", ["link", "set", &l1, "down"])?;
-    wait_until("both VIPs on node 2", Duration::from_secs(4), || both_on(n2, n1)).with_context(l)?;
+    wait_until("both VIPs on node 2", Duration::from_secs(4), || {
+        both_on(n2, n1)
+    })
+    .with_context(l)?;
     n1.run_ok("ip", ["link", "set", &l1, "up"])?;
-    wait_until("both VIPs back on node 1", Duration::from_secs(8), || both_on(n1, n2)).with_context(l)?;
+    wait_until("both VIPs back on node 1", Duration::from_secs(8), || {
+        both_on(n1, n2)
+    })
+    .with_context(l)?;
     Ok(())
 }
 
@@ -503,8 +539,13 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
             ),
         )
     };
-    let (master, backup, fault, stop, any) =
-        (rec("master")?, rec("backup")?, rec("fault")?, rec("stop")?, rec("notify")?);
+    let (master, backup, fault, stop, any) = (
+        rec("master")?,
+        rec("backup")?,
+        rec("fault")?,
+        rec("stop")?,
+        rec("notify")?,
+    );
     let fifo = s.path("fifo");
     let top = |i: usize| {
         if i == 0 {
@@ -559,7 +600,9 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
     d0.terminate()?;
     let _ = d0.proc; // stopped on drop after it exits
     wait_until("STOP scripts", Duration::from_secs(10), || {
-        Ok(fs::read_to_string(&log).unwrap_or_default().contains("end notify INSTANCE VI_51 STOP"))
+        Ok(fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("end notify INSTANCE VI_51 STOP"))
     })
     .with_context(|| fs::read_to_string(&log).unwrap_or_default())?;
     let _ = reader.join();
@@ -589,7 +632,10 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
         "start notify INSTANCE VI_51 STOP 200",
     ];
     ensure!(
-        events.iter().map(|e| e.trim_end()).eq(want.iter().map(|w| w.trim_end())),
+        events
+            .iter()
+            .map(|e| e.trim_end())
+            .eq(want.iter().map(|w| w.trim_end())),
         "events:\n{text}"
     );
     let fifo_text = fs::read_to_string(&fifo_lines).unwrap_or_default();

@@ -39,9 +39,9 @@ pub use signals::Signals;
 
 use crate::{
     config::{Config, Datapath},
-    health::Level,
     demux::Demux,
     ebpf::{AttachMode, EventStream, monotonic_ns},
+    health::Level,
     instance::{Announcer, Inbound, Instance, Parts, XdpParts},
     net::{GratuitousSender, LinkInfo, NetEvent, Netlink, VrrpSocket},
     status::{InstanceStatus, SocketStatus, StatusBoard},

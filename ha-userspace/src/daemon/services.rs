@@ -51,7 +51,11 @@ struct PendingGroup {
 impl Services {
     /// Starts the health checks (on `background`), the FIFO, and reads the
     /// tracked interfaces' state.
-    pub async fn start(config: &Config, netlink: &Netlink, background: &mut Background) -> Result<Services> {
+    pub async fn start(
+        config: &Config,
+        netlink: &Netlink,
+        background: &mut Background,
+    ) -> Result<Services> {
         let (health, tasks) = Health::new(config);
         for (name, task) in tasks {
             background.spawn(name, task);

@@ -21,6 +21,8 @@
 pub mod path;
 pub mod user;
 
+pub mod security;
+
 use std::{process::Stdio, time::Duration};
 
 use tokio::io::AsyncReadExt;
