@@ -1,7 +1,7 @@
 //! The configurations of `bench health`: N VRRPv3 instances on one node,
-//! each tracking a named check, as keepalived.conf for keepalived and as
-//! ha's TOML for `ha` (the built-in TCP check exists only there; the
-//! script checks mean the same in both: interval, rise, fall, weight).
+//! each tracking a named check, as keepalived.conf (read by both daemons
+//! when every check is a script) or as ha's TOML (the built-in TCP check
+//! exists only there).
 
 use std::{fmt::Write as _, net::IpAddr};
 
@@ -130,14 +130,16 @@ pub fn ha_toml(host: &Host, checks: &[Check], instances: &[Instance]) -> String 
     c
 }
 
-/// The config `imp` reads.
+/// The config `imp` reads: the very keepalived.conf keepalived gets when
+/// every check is a script, ha's TOML for its built-in checks.
 pub fn for_daemon(
     imp: super::super::common::Impl,
     host: &Host,
     checks: &[Check],
     instances: &[Instance],
 ) -> Result<String> {
-    if imp.is_ha() {
+    let builtin = checks.iter().any(|c| !matches!(c.probe, Probe::Script(_)));
+    if imp.is_ha() && builtin {
         Ok(ha_toml(host, checks, instances))
     } else {
         keepalived(host, checks, instances)

@@ -314,7 +314,8 @@ fn print_report(results: &Results, window: Duration) {
          few ms. **/proc ticks**: utime + stime + cutime + cstime of the daemon's processes (reaped children count in \
          their parent's cutime/cstime; 10 ms ticks), as a cross-check. **nginx**: the local nginx's own CPU (the TCP \
          checks' peer; idle in the other cells), not included in the daemon's. Scripts: `/usr/bin/test -e FLAG` with \
-         one flag file per check, run without a shell by both daemons.",
+         one flag file per check, run without a shell by both daemons, which read the same keepalived.conf; the \
+         built-in TCP check (127.0.0.1:80, ha only) is written in ha's TOML.",
         window.as_secs_f64()
     );
     println!();
