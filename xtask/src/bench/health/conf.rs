@@ -131,15 +131,19 @@ pub fn ha_toml(host: &Host, checks: &[Check], instances: &[Instance]) -> String 
 }
 
 /// The config `imp` reads: the very keepalived.conf keepalived gets when
-/// every check is a script, ha's TOML for its built-in checks.
+/// keepalived's syntax can say it, else ha's TOML: for the built-in checks,
+/// and for a script interval under a whole second (ha's keepalived reader
+/// takes whole seconds there, as keepalived 2.2.7; TOML has `interval_ms`).
 pub fn for_daemon(
     imp: super::super::common::Impl,
     host: &Host,
     checks: &[Check],
     instances: &[Instance],
 ) -> Result<String> {
-    let builtin = checks.iter().any(|c| !matches!(c.probe, Probe::Script(_)));
-    if imp.is_ha() && builtin {
+    let toml_only = checks
+        .iter()
+        .any(|c| !matches!(c.probe, Probe::Script(_)) || c.interval.fract() != 0.0);
+    if imp.is_ha() && toml_only {
         Ok(ha_toml(host, checks, instances))
     } else {
         keepalived(host, checks, instances)
