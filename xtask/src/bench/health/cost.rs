@@ -193,10 +193,14 @@ fn one_cell(imp: Impl, mode: Mode, topo: &Topology, window: Duration) -> Result<
     let d = imp.start(node, &conf::for_daemon(imp, node, &checks, &instances)?)?;
     let measured = measure(imp, topo, &d, &web, (&group, &nginx_group), window);
     let _ = d.crash();
-    measured.with_context(|| {
+    // The cause first (the report shows an error's first line), the log after it.
+    measured.map_err(|e| {
         let log = super::super::failover::strip_ansi(&d.log());
         let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        anyhow::anyhow!(
+            "{e:#}\n{}",
+            lines[lines.len().saturating_sub(15)..].join("\n")
+        )
     })
 }
 

@@ -335,7 +335,8 @@ fn one_run(imp: Impl, topo: &Topology, row: Row) -> Result<Sample> {
     for daemon in &d {
         let _ = daemon.crash();
     }
-    measured.with_context(|| format!("{}\n{}", tail(&d[0]), tail(&d[1])))
+    // The cause first (the report shows an error's first line), the logs after it.
+    measured.map_err(|e| anyhow!("{e:#}\n{}\n{}", tail(&d[0]), tail(&d[1])))
 }
 
 fn measure(
