@@ -107,7 +107,12 @@ fn virtual_routes_follow_the_vip(run: Run) -> Result<()> {
         g.extra = format!(
             "  virtual_routes {{\n    blackhole 198.19.241.0/24\n    198.19.242.0/24 via {client}\n  }}\n  virtual_rules {{\n    from {vip} table 100\n  }}\n"
         );
-        d.push(start(run, node, "rt", &g.keepalived_conf(node, [200, 100][i]))?);
+        d.push(start(
+            run,
+            node,
+            "rt",
+            &g.keepalived_conf(node, [200, 100][i]),
+        )?);
     }
     let lines = virtual_lines(vip, client);
     let logs = |d: &[Daemon]| hatest::logs(d.iter());

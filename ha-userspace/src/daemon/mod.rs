@@ -245,7 +245,9 @@ async fn run_once(
             // interface unless it names one (see `vmac` for a VMAC's).
             let oif = match &route.dev {
                 Some(dev) => Some(lookup(&netlink, &mut links, dev).await?.ifindex()),
-                None if route.via.is_none() && route.kind == crate::config::model::RouteKind::Unicast => {
+                None if route.via.is_none()
+                    && route.kind == crate::config::model::RouteKind::Unicast =>
+                {
                     Some(link.ifindex())
                 }
                 None => None,
@@ -500,14 +502,19 @@ fn start_xdp(config: &Config, extra: &[String], mode: AttachMode) -> Result<Opti
         .collect();
     // A VMAC's name stands in `extra` only for instances with a VMAC; keep
     // those whose instance runs XDP.
-    ifnames.extend(extra.iter().filter(|name| {
-        xdp_instances.clone().any(|i| {
-            i.vips
-                .iter()
-                .chain(&i.excluded_vips)
-                .any(|v| v.dev.as_deref() == Some(name.as_str()))
-        })
-    }).cloned());
+    ifnames.extend(
+        extra
+            .iter()
+            .filter(|name| {
+                xdp_instances.clone().any(|i| {
+                    i.vips
+                        .iter()
+                        .chain(&i.excluded_vips)
+                        .any(|v| v.dev.as_deref() == Some(name.as_str()))
+                })
+            })
+            .cloned(),
+    );
     ifnames.sort();
     ifnames.dedup();
     if ifnames.is_empty() {

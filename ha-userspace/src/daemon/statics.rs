@@ -55,7 +55,9 @@ impl Statics {
                 Ok(link) => {
                     s.ifindex.insert(name, link.ifindex());
                 }
-                Err(e) => warn!(interface = %name, error = %e, "static address or route: no such interface"),
+                Err(e) => {
+                    warn!(interface = %name, error = %e, "static address or route: no such interface")
+                }
             }
         }
         let c = &s.config;

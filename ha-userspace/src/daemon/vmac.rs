@@ -248,7 +248,12 @@ pub async fn setup(netlink: &Netlink, config: &Config) -> Result<(Config, Vmacs)
             netlink
                 .add_vip(ifindex, IpAddr::V6(ll), 64, None)
                 .await
-                .with_context(|| format!("instance {}: a link-local address for VMAC {name}", inst.name))?;
+                .with_context(|| {
+                    format!(
+                        "instance {}: a link-local address for VMAC {name}",
+                        inst.name
+                    )
+                })?;
         }
         info!(instance = %inst.name, interface = %name, base = %base, xmit_base = vmac.xmit_base, "VMAC interface ready");
         vmacs.macs.insert(inst.name.clone(), mac);
@@ -277,14 +282,28 @@ pub async fn setup(netlink: &Netlink, config: &Config) -> Result<(Config, Vmacs)
 
 /// The VMAC `name` on `base` with `mac`: the one there if it fits, else
 /// made afresh. Returns its index.
-async fn make(netlink: &Netlink, instance: &str, name: &str, base: u32, mac: [u8; 6]) -> Result<u32> {
+async fn make(
+    netlink: &Netlink,
+    instance: &str,
+    name: &str,
+    base: u32,
+    mac: [u8; 6],
+) -> Result<u32> {
     match netlink.vmac_link(name).await? {
         Some(l) if l.matches(base, mac) => {
-            info!(instance, interface = name, "using the VMAC interface left by an earlier run");
+            info!(
+                instance,
+                interface = name,
+                "using the VMAC interface left by an earlier run"
+            );
             return Ok(l.ifindex);
         }
         Some(l) if l.is_macvlan => {
-            warn!(instance, interface = name, "a VMAC interface with this name has another MAC or base: making it again");
+            warn!(
+                instance,
+                interface = name,
+                "a VMAC interface with this name has another MAC or base: making it again"
+            );
             netlink.delete_link(l.ifindex, name)?;
         }
         Some(_) => bail!(

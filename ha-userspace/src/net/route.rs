@@ -47,7 +47,13 @@ impl Netlink {
             RouteNetlinkMessage::NewRoute(msg),
             NLM_F_CREATE | NLM_F_REPLACE,
         )
-        .map_err(|e| NetError::io(format!("adding route {}", describe(route)), "CAP_NET_ADMIN", e))
+        .map_err(|e| {
+            NetError::io(
+                format!("adding route {}", describe(route)),
+                "CAP_NET_ADMIN",
+                e,
+            )
+        })
     }
 
     /// Removes `route`; a route that is not there is not an error.
@@ -118,7 +124,9 @@ fn route_message(route: &Route, oif: Option<u32>, delete: bool) -> RouteMessage 
         route.scope.unwrap_or_else(|| default_scope(route))
     });
     let attrs = &mut msg.attributes;
-    attrs.push(RouteAttribute::Destination(network(route.dest.addr, route.dest.len).into()));
+    attrs.push(RouteAttribute::Destination(
+        network(route.dest.addr, route.dest.len).into(),
+    ));
     attrs.push(RouteAttribute::Table(table));
     if let Some(via) = route.via {
         attrs.push(RouteAttribute::Gateway(RouteAddress::from(via)));
@@ -149,7 +157,9 @@ fn default_scope(route: &Route) -> u8 {
 pub(crate) fn network(addr: IpAddr, len: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
             IpAddr::V4((u32::from(a) & mask).into())
         }
         IpAddr::V6(a) => {
@@ -189,9 +199,6 @@ mod tests {
         assert_eq!(u8::from(m.header.scope), RT_SCOPE_NOWHERE);
         assert_eq!(m.header.table, RT_TABLE_COMPAT);
         assert!(m.attributes.contains(&RouteAttribute::Table(1000)));
-        assert_eq!(
-            describe(&r),
-            "198.18.9.0/24 via 198.18.0.1 table 1000"
-        );
+        assert_eq!(describe(&r), "198.18.9.0/24 via 198.18.0.1 table 1000");
     }
 }

@@ -83,10 +83,7 @@ pub fn describe(rule: &Rule) -> String {
     if let Some(o) = &rule.oif {
         s.push_str(&format!(" oif {o}"));
     }
-    s.push_str(&format!(
-        " lookup {}",
-        rule.table.unwrap_or(RT_TABLE_MAIN)
-    ));
+    s.push_str(&format!(" lookup {}", rule.table.unwrap_or(RT_TABLE_MAIN)));
     s
 }
 
