@@ -20,7 +20,9 @@ mod lock;
 mod registry;
 mod services;
 mod signals;
+mod statics;
 mod tasks;
+mod vmac;
 
 use std::{collections::HashMap, future::Future, path::PathBuf, sync::Arc};
 
@@ -42,7 +44,7 @@ use crate::{
     demux::Demux,
     ebpf::{AttachMode, EventStream, monotonic_ns},
     health::Level,
-    instance::{Announcer, Inbound, Instance, Parts, XdpParts},
+    instance::{Announcer, Inbound, Instance, Parts, Routes, XdpParts},
     net::{GratuitousSender, LinkInfo, NetEvent, Netlink, VrrpSocket},
     status::{InstanceStatus, SocketStatus, StatusBoard},
     ticker::AdvertTicker,
@@ -79,7 +81,14 @@ struct SocketEntry {
 /// An interface that is deleted and created again (a new ifindex: sockets,
 /// XDP attachment and map keys all name the old one) makes every instance
 /// hand over and start again on the interfaces as they are now.
+///
+/// The static addresses, routes and rules (keepalived's `static_*`) are
+/// configured once, before the first run of the instances, and removed
+/// when the daemon stops, as keepalived does.
 pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) -> Result<()> {
+    let _lock = NamespaceLock::acquire(xdp::netns_inode()?)?;
+    let netlink = Netlink::new().context("opening rtnetlink")?;
+    let statics = statics::Statics::install(&netlink, &config).await;
     let mut stop = std::pin::pin!(stop);
     if !config.global.startup_delay.is_zero() {
         // keepalived's `vrrp_startup_delay`: after a boot the network may
@@ -87,17 +96,23 @@ pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) 
         info!(delay = ?config.global.startup_delay, "waiting before starting the instances (vrrp_startup_delay)");
         tokio::select! {
             () = tokio::time::sleep(config.global.startup_delay) => {}
-            () = stop.as_mut() => return Ok(()),
-        }
-    }
-    loop {
-        match run_once(&config, &opts, stop.as_mut()).await? {
-            Outcome::Stopped => return Ok(()),
-            Outcome::Recreated(name) => {
-                warn!(interface = %name, "interface re-created: starting every instance again");
+            () = stop.as_mut() => {
+                statics.remove().await;
+                return Ok(());
             }
         }
     }
+    let result = loop {
+        match run_once(&config, &opts, stop.as_mut()).await {
+            Ok(Outcome::Stopped) => break Ok(()),
+            Ok(Outcome::Recreated(name)) => {
+                warn!(interface = %name, "interface re-created: starting every instance again");
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    statics.remove().await;
+    result
 }
 
 /// How one run of the instances ended, without a failure.
@@ -114,13 +129,16 @@ async fn run_once(
     opts: &Options,
     stop: std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> Result<Outcome> {
-    let _lock = NamespaceLock::acquire(xdp::netns_inode()?)?;
     let netlink = Netlink::new().context("opening rtnetlink")?;
+    // The VMACs first: from here on they stand for the interfaces they
+    // replace (see `vmac`), and are deleted when `vmacs` is dropped.
+    let (vmac_config, vmacs) = vmac::setup(&netlink, config).await?;
+    let config = &vmac_config;
     // Subscribed before any link is looked up, so no change falls in between.
     let events = netlink.events().context("subscribing to link events")?;
     let epoch = Instant::now();
     let epoch_ns = monotonic_ns();
-    let xdp = start_xdp(config, opts.xdp_mode)?;
+    let xdp = start_xdp(config, vmacs.xdp_extra(), opts.xdp_mode)?;
     let liveness = xdp::Liveness::new(heartbeat_max_age(config));
     let mut event_routes = HashMap::new();
 
@@ -161,8 +179,13 @@ async fn run_once(
         let entry = match sockets.entry((link.ifindex(), family)) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let socket = VrrpSocket::for_link(&link, family)
-                    .with_context(|| format!("instance {}: opening its VRRP socket", cfg.name))?;
+                // A VMAC has no address of its own: adverts leave it from
+                // the base interface's, as keepalived's do.
+                let socket = match vmacs.source(&ifname) {
+                    Some(src) => VrrpSocket::open(&ifname, link.ifindex(), src),
+                    None => VrrpSocket::for_link(&link, family),
+                }
+                .with_context(|| format!("instance {}: opening its VRRP socket", cfg.name))?;
                 socket_status.push(SocketStatus {
                     interface: ifname.clone(),
                     family: family.to_string(),
@@ -185,7 +208,12 @@ async fn run_once(
                 };
                 let key = InstanceKey::new(link.ifindex(), cfg.vrid, family);
                 event_routes.insert(key, tx.clone());
-                let mac = link.mac().map(|m| m.0).unwrap_or_default();
+                // The kernel answers ARP/NS with the virtual MAC when the
+                // VIPs are on a VMAC (also with `vmac_xmit_base`).
+                let mac = vmacs
+                    .mac(&cfg.name)
+                    .or(link.mac().map(|m| m.0))
+                    .unwrap_or_default();
                 Some(XdpParts {
                     maps: x.maps.clone(),
                     epoch_ns,
@@ -220,6 +248,24 @@ async fn run_once(
             vips.push((vlink.ifindex(), vip.clone()));
             targets.push((sender, vip.addr));
         }
+        let mut routes = Routes {
+            rules: cfg.virtual_rules.clone(),
+            ..Routes::default()
+        };
+        for route in &cfg.virtual_routes {
+            // A route on the link (no gateway) leaves through the instance's
+            // interface unless it names one (see `vmac` for a VMAC's).
+            let oif = match &route.dev {
+                Some(dev) => Some(lookup(&netlink, &mut links, dev).await?.ifindex()),
+                None if route.via.is_none()
+                    && route.kind == crate::config::model::RouteKind::Unicast =>
+                {
+                    Some(link.ifindex())
+                }
+                None => None,
+            };
+            routes.routes.push((oif, route.clone()));
+        }
         instance_status.push(InstanceStatus {
             name: cfg.name.clone(),
             vrid: cfg.vrid,
@@ -237,6 +283,7 @@ async fn run_once(
                 status: instance_status.len() - 1,
                 ifindex: link.ifindex(),
                 vips: vips.clone(),
+                routes: routes.clone(),
             },
         );
         parts.push((
@@ -244,6 +291,7 @@ async fn run_once(
             link.is_up(),
             entry.socket.clone(),
             vips,
+            routes,
             Announcer::new(targets, cfg.garp.clone()),
             inbox,
             xdp_parts,
@@ -290,8 +338,10 @@ async fn run_once(
     let mut instances = JoinSet::new();
     // One advert ticker per socket and interval (keyed by the socket's address).
     let mut tickers: HashMap<(usize, u16), Arc<AdvertTicker>> = HashMap::new();
-    for (index, (cfg, (ifindex, link_up, socket, vips, announcer, inbox, xdp_parts, stop_rx))) in
-        config.instances.iter().zip(parts).enumerate()
+    for (
+        index,
+        (cfg, (ifindex, link_up, socket, vips, routes, announcer, inbox, xdp_parts, stop_rx)),
+    ) in config.instances.iter().zip(parts).enumerate()
     {
         let ticker = tickers
             .entry((Arc::as_ptr(&socket) as usize, cfg.advert_int_cs))
@@ -309,6 +359,7 @@ async fn run_once(
             socket,
             ticker,
             vips,
+            routes,
             announcer,
             netlink: netlink.clone(),
             inbox,
@@ -323,6 +374,10 @@ async fn run_once(
         registry.bind(task.id(), &cfg.name);
     }
     services.start_groups(&registry.inboxes());
+    // A VMAC's base is watched too: re-created, it took the VMAC with it.
+    for base in vmacs.bases() {
+        lookup(&netlink, &mut links, base).await?;
+    }
     let (recreated_tx, mut recreated) = mpsc::channel(1);
     let names = links
         .iter()
@@ -356,6 +411,7 @@ async fn run_once(
     // The STOP scripts, the FIFO's last lines and the groups' STOP.
     services.finish().await;
     drop(xdp); // detaches and unpins
+    drop(vmacs); // deletes the VMACs, puts the settings back
     if let Some(path) = &opts.status_file {
         board.write(path);
     }
@@ -434,8 +490,10 @@ async fn supervise(
     (failure, restart)
 }
 
-/// Removes every VIP of an instance whose task died without doing it.
+/// Removes every VIP of an instance whose task died without doing it, and
+/// before them its virtual routes and rules.
 async fn release_vips(netlink: &Netlink, name: &str, entry: &Entry) {
+    entry.routes.remove(netlink, name);
     for (ifindex, vip) in &entry.vips {
         if let Err(e) = netlink.del_vip(*ifindex, vip.addr, vip.prefix_len).await {
             warn!(instance = %name, vip = %vip.addr, error = %e, "cannot remove VIP");
@@ -444,14 +502,32 @@ async fn release_vips(netlink: &Netlink, name: &str, entry: &Entry) {
 }
 
 /// Loads and attaches the XDP program on the interfaces of the instances that
-/// use it; `None` when every instance runs on raw sockets.
-fn start_xdp(config: &Config, mode: AttachMode) -> Result<Option<Xdp>> {
-    let mut ifnames: Vec<String> = config
+/// use it and on `extra` (VMACs whose instance adverts on the base interface);
+/// `None` when every instance runs on raw sockets.
+fn start_xdp(config: &Config, extra: &[String], mode: AttachMode) -> Result<Option<Xdp>> {
+    let xdp_instances = config
         .instances
         .iter()
-        .filter(|i| i.datapath == Datapath::Xdp)
+        .filter(|i| i.datapath == Datapath::Xdp);
+    let mut ifnames: Vec<String> = xdp_instances
+        .clone()
         .filter_map(|i| i.interface.clone())
         .collect();
+    // A VMAC's name stands in `extra` only for instances with a VMAC; keep
+    // those whose instance runs XDP.
+    ifnames.extend(
+        extra
+            .iter()
+            .filter(|name| {
+                xdp_instances.clone().any(|i| {
+                    i.vips
+                        .iter()
+                        .chain(&i.excluded_vips)
+                        .any(|v| v.dev.as_deref() == Some(name.as_str()))
+                })
+            })
+            .cloned(),
+    );
     ifnames.sort();
     ifnames.dedup();
     if ifnames.is_empty() {

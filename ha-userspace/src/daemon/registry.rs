@@ -9,7 +9,10 @@ use tokio::{
     task::Id,
 };
 
-use crate::{config::Vip, instance::Inbound};
+use crate::{
+    config::Vip,
+    instance::{Inbound, Routes},
+};
 
 /// One running instance.
 #[derive(Debug)]
@@ -25,6 +28,8 @@ pub struct Entry {
     /// Every VIP it may hold, with the interface it lives on: removed by the
     /// supervisor if the task dies without doing it.
     pub vips: Vec<(u32, Vip)>,
+    /// Its virtual routes and rules: removed with the VIPs.
+    pub routes: Routes,
 }
 
 /// The instances of the daemon, by name and by task.

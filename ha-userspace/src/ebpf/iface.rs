@@ -132,11 +132,14 @@ pub fn replies_for(mode: XdpMode, driver: Option<&str>) -> (u32, &'static str) {
 /// must not: on a bond the kernel installs a native program on the slaves and
 /// runs it there, so it sees the slave's ifindex and nothing keyed by the bond's
 /// (instances, VIPs) would match; generic mode runs it on the bond itself.
+/// A macvlan (a `use_vmac` interface) has no native XDP at all: trying it
+/// first would only add a warning.
 pub fn native_unusable(driver: Option<&str>) -> Option<&'static str> {
     match driver {
         Some("bonding") => {
             Some("native XDP on a bond runs on its slaves, which report their own ifindex")
         }
+        Some("macvlan") => Some("macvlan has no native XDP"),
         _ => None,
     }
 }
@@ -168,7 +171,8 @@ mod tests {
     #[test]
     fn a_bond_is_never_native() {
         assert!(native_unusable(Some("bonding")).is_some());
-        for other in [Some("veth"), Some("virtio_net"), Some("macvlan"), None] {
+        assert!(native_unusable(Some("macvlan")).is_some());
+        for other in [Some("veth"), Some("virtio_net"), None] {
             assert!(native_unusable(other).is_none(), "{other:?}");
         }
     }

@@ -23,8 +23,12 @@ pub const PIN_ROOT: &str = "/sys/fs/bpf/ha";
 pub const LINK_PIN_PREFIX: &str = "xdp_link_";
 
 /// Where the link of the program attached to `ifname` is pinned in `dir`.
+///
+/// bpffs refuses names with a dot (EPERM), which interface names may have
+/// (`vrrp.51`, keepalived's VMAC names; `eth0.100`): a dot becomes `%`,
+/// which no interface name can hold (the kernel takes it as a template).
 pub fn link_pin(dir: &Path, ifname: &str) -> PathBuf {
-    dir.join(format!("{LINK_PIN_PREFIX}{ifname}"))
+    dir.join(format!("{LINK_PIN_PREFIX}{}", ifname.replace('.', "%")))
 }
 
 /// Creates `dir` (and parents), checking first that it lies on a mounted bpffs.
@@ -50,4 +54,15 @@ pub fn unpin_all(dir: &Path) -> Result<()> {
         fs::remove_file(&path).with_context(|| format!("cannot unpin {}", path.display()))?;
     }
     fs::remove_dir(dir).with_context(|| format!("cannot remove {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_pins_have_no_dot() {
+        let p = link_pin(Path::new("/sys/fs/bpf/ha/x"), "vrrp.51");
+        assert_eq!(p, Path::new("/sys/fs/bpf/ha/x/xdp_link_vrrp%51"));
+    }
 }

@@ -7,6 +7,7 @@
 
 mod announce;
 pub mod kernel;
+mod routes;
 mod rx;
 mod timers;
 pub mod track;
@@ -20,6 +21,7 @@ use tokio::{
 use tracing::{debug, error, info, warn};
 
 pub use announce::Announcer;
+pub use routes::Routes;
 
 use ha_common::event::event_kind;
 
@@ -88,6 +90,8 @@ pub struct Parts {
     pub vips: Vec<(u32, Vip)>,
     /// Gratuitous ARP / NA for those VIPs.
     pub announcer: Announcer,
+    /// Its virtual routes and rules, installed with the VIPs.
+    pub routes: Routes,
     /// The shared rtnetlink connection.
     pub netlink: Netlink,
     /// Adverts (socket datapath) or kernel events (XDP datapath) for this VRID.
@@ -252,7 +256,9 @@ impl Instance {
     /// Runs until shutdown has been requested and the state machine has let go
     /// of its VIPs; removes every VIP of the instance on the way out.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        // VIPs left behind by a daemon that was killed: a fresh start owns nothing.
+        // VIPs (and their routes) left behind by a daemon that was killed: a
+        // fresh start owns nothing.
+        self.remove_routes();
         self.remove_vips().await;
         if let Some(Err(e)) = self.kernel.as_mut().map(|k| k.install()) {
             error!(instance = %self.p.cfg.name, error = %format!("{e:#}"), "cannot configure the XDP program");
@@ -326,6 +332,7 @@ impl Instance {
             }
         }
         self.p.announcer.stop();
+        self.remove_routes();
         self.remove_vips().await;
         if let Some(k) = &mut self.kernel {
             k.remove();
@@ -607,7 +614,9 @@ impl Instance {
                 {
                     t.vips = Some(crate::ebpf::monotonic_ns());
                 }
-                if !added {
+                if added {
+                    self.add_routes();
+                } else {
                     // Never a Master whose XDP answers ARP for an address it
                     // does not hold, nor one that says so on the wire: Fault,
                     // and try again later.
@@ -619,6 +628,7 @@ impl Instance {
                 if std::mem::take(&mut self.linger) {
                     tokio::time::sleep(RELEASE_LINGER).await;
                 }
+                self.remove_routes();
                 self.remove_vips().await;
             }
             Action::SendGratuitous => {
@@ -785,6 +795,24 @@ impl Instance {
             }
         }
         all
+    }
+
+    /// Installs the virtual routes and rules once the VIPs are in place; a
+    /// failure is logged and counted (`route_errors`) but is no fault, as in
+    /// keepalived: the VIPs clients need are there.
+    fn add_routes(&mut self) {
+        let failed = self.p.routes.install(&self.p.netlink, &self.p.cfg.name);
+        for _ in 0..failed {
+            self.p.board.count(self.p.index, "route_errors");
+        }
+    }
+
+    /// Removes the virtual routes and rules (before the VIPs they may use).
+    fn remove_routes(&mut self) {
+        let failed = self.p.routes.remove(&self.p.netlink, &self.p.cfg.name);
+        for _ in 0..failed {
+            self.p.board.count(self.p.index, "route_errors");
+        }
     }
 
     async fn remove_vips(&mut self) {

@@ -8,6 +8,10 @@
 //! | [`netlink`] | the one shared rtnetlink connection ([`Netlink`]) |
 //! | [`link`] | interface lookup (index, MAC, MTU, state, source addresses) and change events |
 //! | [`addr`] | adding, removing and listing VIPs |
+//! | [`route`] | adding and removing `virtual_routes` / `static_routes` |
+//! | [`rule`] | adding and removing `virtual_rules` / `static_rules` |
+//! | [`macvlan`] | the VMAC interfaces of `use_vmac` |
+//! | [`devconf`] | per-interface IP settings (`net.ipv4.conf.IF.KEY`) |
 //! | `sync_route` | the blocking netlink request that adds a new master's VIPs |
 //!
 //! Everything is driven by tokio: sockets are non-blocking and wrapped in
@@ -29,11 +33,15 @@
 //! - **Interface data**: rtnetlink dumps rather than ioctls (see [`link`]).
 
 pub mod addr;
+pub mod devconf;
 mod error;
 pub mod garp;
 pub mod link;
+pub mod macvlan;
 mod msg;
 pub mod netlink;
+pub mod route;
+pub mod rule;
 mod sync_route;
 mod sys;
 pub mod vrrp_socket;

@@ -57,6 +57,19 @@ impl Netlink {
             .create_or_replace(msg)
     }
 
+    /// A request with `flags` (`NLM_F_CREATE`, `NLM_F_EXCL`, …) on the
+    /// blocking socket; the kernel's refusal comes back as its errno.
+    pub(crate) fn request(
+        &self,
+        msg: netlink_packet_route::RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<()> {
+        self.sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .request(msg, flags)
+    }
+
     /// The underlying rtnetlink handle, for requests this module does not wrap.
     pub fn handle(&self) -> &Handle {
         &self.handle

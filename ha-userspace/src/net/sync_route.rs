@@ -62,9 +62,17 @@ impl SyncRoute {
     /// Sends `msg` as a create-or-replace request and waits for the kernel's
     /// acknowledgement; a refusal comes back as its errno.
     pub(crate) fn create_or_replace(&mut self, msg: RouteNetlinkMessage) -> io::Result<()> {
+        self.request(msg, NLM_F_CREATE | NLM_F_REPLACE)
+    }
+
+    /// Sends `msg` with `flags` (besides request and ack) and waits for the
+    /// kernel's acknowledgement; a refusal comes back as its errno. Routes
+    /// and rules go through here too: they are few and off the hot path,
+    /// and a synchronous answer keeps their order with the VIPs'.
+    pub(crate) fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
         let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+        header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
         header.sequence_number = self.seq;
         let mut request = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
         request.finalize();
