@@ -214,13 +214,8 @@ impl Mariadb {
     /// (bounded) until [`MARIADB_USER`] can log in over the socket.
     pub fn start_again(&self) -> Result<()> {
         // A killed server leaves its socket file behind; mariadbd replaces it.
-        self.host
-            .command("sh")
-            .args(["-c", &self.start_cmd()])
-            .timeout(CLIENT_TIMEOUT)
-            .run_ok()?;
         self.daemon
-            .wait_running(START_TIMEOUT)
+            .start(&self.host, &self.start_cmd(), START_TIMEOUT)
             .with_context(|| self.error_log())?;
         let sock = self.socket();
         wait_until(

@@ -170,10 +170,9 @@ impl Nginx {
     /// (bounded) until nginx listens on its port (a listening socket, not a
     /// connection: the address may be a VIP the node does not hold yet).
     pub fn start_again(&self) -> Result<()> {
-        self.run_line(&self.start_cmd())?;
         let pid = self
             .daemon
-            .wait_running(START_TIMEOUT)
+            .start(&self.host, &self.start_cmd(), START_TIMEOUT)
             .with_context(|| self.error_log())?;
         let port = self.listen.port();
         wait_until(
