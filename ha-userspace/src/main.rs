@@ -7,6 +7,7 @@ use clap::Parser;
 use ha::{
     cli::{Cli, Command},
     config, daemon, ebpf,
+    exec::security::script_problems,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -36,6 +37,12 @@ fn run(cli: Cli) -> Result<()> {
             datapath,
         } => {
             let mut loaded = load(&config, config_id)?;
+            // A script that cannot run does not stop the daemon: the runtime
+            // counts it as a failed check (the same check, see
+            // exec::security::check_program).
+            for e in script_problems(&loaded) {
+                eprintln!("{}", config::Warning::at(&e.loc(), e.message));
+            }
             if let Some(d) = datapath {
                 for i in &mut loaded.config.instances {
                     i.datapath = d.into();
@@ -60,6 +67,13 @@ fn run(cli: Cli) -> Result<()> {
             match options.check(&path) {
                 Ok(loaded) => {
                     print_warnings(&loaded);
+                    let problems = script_problems(&loaded);
+                    if !problems.is_empty() {
+                        for e in &problems {
+                            eprintln!("{e}");
+                        }
+                        bail!("{}: {} error(s)", path.display(), problems.len());
+                    }
                     println!(
                         "{}: ok ({} instances)",
                         path.display(),

@@ -28,6 +28,10 @@ pub struct Status {
     /// The XDP program's counters by name (summed over CPUs and interfaces),
     /// refreshed with the heartbeat; empty on the socket datapath.
     pub xdp: BTreeMap<&'static str, u64>,
+    /// Every health check, tracked file and process, and real server, with
+    /// its state and its last failure.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::health::Status>,
 }
 
 /// One virtual router.
@@ -113,6 +117,7 @@ impl StatusBoard {
                 instances,
                 sockets,
                 xdp: BTreeMap::new(),
+                checks: Vec::new(),
             }),
             changed: Notify::new(),
             writing: Mutex::new(()),
@@ -155,6 +160,16 @@ impl StatusBoard {
         let mut doc = crate::sync::lock(&self.doc);
         if doc.xdp != fresh {
             doc.xdp = fresh;
+            drop(doc);
+            self.changed.notify_one();
+        }
+    }
+
+    /// Replaces the checks' statuses; wakes the writer only if one changed.
+    pub fn set_checks(&self, checks: Vec<crate::health::Status>) {
+        let mut doc = crate::sync::lock(&self.doc);
+        if doc.checks != checks {
+            doc.checks = checks;
             drop(doc);
             self.changed.notify_one();
         }

@@ -32,11 +32,14 @@ impl Drop for Scratch {
 
 #[test]
 fn check_config_accepts_a_keepalived_conf_and_warns_with_lines() {
-    let out = ha()
-        .arg("check-config")
-        .arg(fixture("realistic.conf"))
-        .output()
-        .unwrap();
+    // realistic.conf with scripts that exist on every host.
+    let text = fs::read_to_string(fixture("realistic.conf"))
+        .unwrap()
+        .replace("/etc/keepalived/notify-all.sh", "/bin/true")
+        .replace("/etc/keepalived/notify.sh", "/bin/echo")
+        .replace("/usr/bin/mysqladmin", "/bin/true");
+    let conf = Scratch::new("realistic.conf", &text);
+    let out = ha().arg("check-config").arg(&conf.0).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
@@ -48,6 +51,34 @@ fn check_config_accepts_a_keepalived_conf_and_warns_with_lines() {
             .any(|l| l.contains("realistic.conf:") && l.contains("warning")),
         "{stderr}"
     );
+}
+
+#[test]
+fn check_config_refuses_scripts_that_cannot_run() {
+    let out = ha()
+        .arg("check-config")
+        .arg(fixture("realistic.conf"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "accepted missing scripts: {stderr}");
+    let name = fixture("realistic.conf").display().to_string();
+    for want in [
+        format!(
+            "{name}:32: notify_master of vrrp_sync_group DB: `/etc/keepalived/notify.sh` does not exist"
+        ),
+        format!(
+            "{name}:64: notify_master of vrrp_instance VI_DB: `/etc/keepalived/notify.sh` does not exist"
+        ),
+        format!(
+            "{name}:67: notify of vrrp_instance VI_DB: `/etc/keepalived/notify-all.sh` does not exist"
+        ),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l == want),
+            "no `{want}` in:\n{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -57,6 +57,7 @@ fn full() -> Config {
         master_repeat: 2,
         master_refresh: Duration::from_secs(60),
         master_refresh_repeat: 3,
+        ..Garp::default()
     };
     let mut web6 = Instance::new("web6", 51);
     web6.interface = Some("eth0".into());
@@ -66,8 +67,10 @@ fn full() -> Config {
     Config {
         global: Global {
             router_id: Some("node-a".into()),
+            ..Global::default()
         },
         instances: vec![web, web6],
+        ..Config::default()
     }
 }
 

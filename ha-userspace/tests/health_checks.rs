@@ -303,6 +303,7 @@ async fn track_file_changes_are_seen_within_100ms() {
             weight: 1,
             reverse: false,
             init: Some(7),
+            init_overwrite: false,
         }],
         ..Config::default()
     };
@@ -345,6 +346,7 @@ async fn track_process_counts_a_uniquely_named_sleep() {
             delay: Duration::ZERO,
             weight: 0,
             reverse: false,
+            full_command: false,
         }],
         ..Config::default()
     };

@@ -69,7 +69,13 @@ fn start(run: Run, host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
 
 /// Waits until `holder` has the VIP and the other does not, and the client's
 /// ARP for it is answered by `holder` alone.
-fn wait_vip_on(topo: &Topology, holder: usize, vip: Ipv4Addr, within: Duration, logs: &dyn Fn() -> String) -> Result<()> {
+fn wait_vip_on(
+    topo: &Topology,
+    holder: usize,
+    vip: Ipv4Addr,
+    within: Duration,
+    logs: &dyn Fn() -> String,
+) -> Result<()> {
     let nodes = topo.nodes();
     wait_until(&format!("VIP on node {}", holder + 1), within, || {
         let mut ok = nodes[holder].has_address(vip)?;
@@ -145,6 +151,11 @@ fn script_fault_moves_the_vip(run: Run) -> Result<()> {
         ensure!(st["instances"][0]["state"] == "fault", "{st}");
         ensure!(
             st["instances"][0]["faults"][0] == "script chk_service",
+            "{st}"
+        );
+        let check = &st["checks"][0];
+        ensure!(
+            check["name"] == "chk_service" && check["state"] == "down",
             "{st}"
         );
     }
@@ -252,7 +263,10 @@ fn flapping_check_does_not_move_the_vip() -> Result<()> {
     let runs_before = fs::read_to_string(&counter)?.trim().parse::<u32>()?;
     std::thread::sleep(Duration::from_secs(4));
     let runs = fs::read_to_string(&counter)?.trim().parse::<u32>()?;
-    ensure!(runs >= runs_before + 5, "the check ran {runs_before} → {runs} times");
+    ensure!(
+        runs >= runs_before + 5,
+        "the check ran {runs_before} → {runs} times"
+    );
     ensure!(d[1].counter("became_master")? == 0, "{}", l());
     ensure!(d[0].counter("became_master")? == 1, "{}", l());
     wait_vip_on(&topo, 0, vip, Duration::from_secs(1), &l)?;
@@ -292,7 +306,9 @@ fn hanging_script_is_killed_and_fails() -> Result<()> {
     wait_vip_on(&topo, 1, vip, Duration::from_secs(8), &l)?;
     d[0].wait_state("fault", Duration::from_secs(5))?;
     let sleepers = || -> Result<usize> {
-        let out = std::process::Command::new("pgrep").args(["-f", "sleep 6173"]).output()?;
+        let out = std::process::Command::new("pgrep")
+            .args(["-f", "sleep 6173"])
+            .output()?;
         Ok(String::from_utf8_lossy(&out.stdout).lines().count())
     };
     // One run at a time at most (each killed at 1 s with its group: 2 sleeps).
@@ -303,9 +319,11 @@ fn hanging_script_is_killed_and_fails() -> Result<()> {
     let d0 = d.remove(0);
     d0.terminate()?;
     drop(d0);
-    wait_until("no sleep of the hanging script left", Duration::from_secs(3), || {
-        Ok(sleepers()? == 0)
-    })?;
+    wait_until(
+        "no sleep of the hanging script left",
+        Duration::from_secs(3),
+        || Ok(sleepers()? == 0),
+    )?;
     Ok(())
 }
 
@@ -315,8 +333,14 @@ fn tracked_interface_faults(run: Run) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let n1 = &topo.nodes()[0];
-    let (a, b) = (format!("{}ta", topo.prefix()), format!("{}tb", topo.prefix()));
-    n1.run_ok("ip", ["link", "add", &a, "type", "veth", "peer", "name", &b])?;
+    let (a, b) = (
+        format!("{}ta", topo.prefix()),
+        format!("{}tb", topo.prefix()),
+    );
+    n1.run_ok(
+        "ip",
+        ["link", "add", &a, "type", "veth", "peer", "name", &b],
+    )?;
     n1.run_ok("ip", ["link", "set", &a, "up"])?;
     n1.run_ok("ip", ["link", "set", &b, "up"])?;
     let extra = |i: usize| {
@@ -416,12 +440,31 @@ fn tracked_file_changes_priority_keepalived() -> Result<()> {
 fn sync_group_moves_together(run: Run) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
-    let [n1, n2] = topo.nodes() else { unreachable!() };
-    // A second link between the nodes, on a subnet of its own.
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    // A second LAN between the nodes, on a bridge and a subnet of its own, so
+    // one node's link going down leaves the other's carrier up.
     let second = Subnet::new((topo.subnet().index() + 256) % 512)?;
-    let (l1, l2) = (format!("{}s1", topo.prefix()), format!("{}s2", topo.prefix()));
-    n1.run_ok("ip", ["link", "add", &l1, "type", "veth", "peer", "name", &l2])?;
-    n1.run_ok("ip", ["link", "set", &l2, "netns", &n2.ns])?;
+    let p = topo.prefix();
+    let br = format!("{p}b2");
+    let (l1, l2) = (format!("{p}s1"), format!("{p}s2"));
+    let ip = |args: &[&str]| -> Result<()> {
+        let st = std::process::Command::new("ip").args(args).status()?;
+        ensure!(st.success(), "ip {args:?} failed");
+        Ok(())
+    };
+    let bns = topo.bridge_ns();
+    ip(&["-n", bns, "link", "add", &br, "type", "bridge"])?;
+    ip(&["-n", bns, "link", "set", &br, "up"])?;
+    for (host, ifname, port) in [(n1, &l1, format!("{p}q1")), (n2, &l2, format!("{p}q2"))] {
+        ip(&[
+            "link", "add", ifname, "netns", &host.ns, "type", "veth", "peer", "name", &port,
+            "netns", bns,
+        ])?;
+        ip(&["-n", bns, "link", "set", &port, "master", &br])?;
+        ip(&["-n", bns, "link", "set", &port, "up"])?;
+    }
     for (host, ifname, last) in [(n1, &l1, 1u8), (n2, &l2, 2u8)] {
         let addr = format!("{}/24", second.v4(last));
         host.run_ok("ip", ["addr", "add", &addr, "dev", ifname])?;
@@ -456,11 +499,20 @@ fn sync_group_moves_together(run: Run) -> Result<()> {
             && !other.has_address(vip1)?
             && !other.has_address(vip2)?)
     };
-    wait_until("both VIPs on node 1", Duration::from_secs(8), || both_on(n1, n2)).with_context(l)?;
+    wait_until("both VIPs on node 1", Duration::from_secs(8), || {
+        both_on(n1, n2)
+    })
+    .with_context(l)?;
     n1.run_ok("ip", ["link", "set", &l1, "down"])?;
-    wait_until("both VIPs on node 2", Duration::from_secs(4), || both_on(n2, n1)).with_context(l)?;
+    wait_until("both VIPs on node 2", Duration::from_secs(4), || {
+        both_on(n2, n1)
+    })
+    .with_context(l)?;
     n1.run_ok("ip", ["link", "set", &l1, "up"])?;
-    wait_until("both VIPs back on node 1", Duration::from_secs(8), || both_on(n1, n2)).with_context(l)?;
+    wait_until("both VIPs back on node 1", Duration::from_secs(8), || {
+        both_on(n1, n2)
+    })
+    .with_context(l)?;
     Ok(())
 }
 
@@ -503,8 +555,13 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
             ),
         )
     };
-    let (master, backup, fault, stop, any) =
-        (rec("master")?, rec("backup")?, rec("fault")?, rec("stop")?, rec("notify")?);
+    let (master, backup, fault, stop, any) = (
+        rec("master")?,
+        rec("backup")?,
+        rec("fault")?,
+        rec("stop")?,
+        rec("notify")?,
+    );
     let fifo = s.path("fifo");
     let top = |i: usize| {
         if i == 0 {
@@ -559,7 +616,9 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
     d0.terminate()?;
     let _ = d0.proc; // stopped on drop after it exits
     wait_until("STOP scripts", Duration::from_secs(10), || {
-        Ok(fs::read_to_string(&log).unwrap_or_default().contains("end notify INSTANCE VI_51 STOP"))
+        Ok(fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("end notify INSTANCE VI_51 STOP"))
     })
     .with_context(|| fs::read_to_string(&log).unwrap_or_default())?;
     let _ = reader.join();
@@ -589,7 +648,10 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
         "start notify INSTANCE VI_51 STOP 200",
     ];
     ensure!(
-        events.iter().map(|e| e.trim_end()).eq(want.iter().map(|w| w.trim_end())),
+        events
+            .iter()
+            .map(|e| e.trim_end())
+            .eq(want.iter().map(|w| w.trim_end())),
         "events:\n{text}"
     );
     let fifo_text = fs::read_to_string(&fifo_lines).unwrap_or_default();
@@ -604,4 +666,174 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
     ensure!(fifo_text.lines().eq(want_fifo), "FIFO:\n{fifo_text}");
     drop(d0);
     Ok(())
+}
+
+/// With `enable_script_security`, a script in a directory anyone can write
+/// is refused: `check-config` names it and fails; `ha run` logs it and runs
+/// without it (keepalived disables such a script), so its failure moves
+/// nothing.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn insecure_script_is_refused() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let s = Scratch::new(&topo, "insecure")?;
+    let open_dir = s.path("open");
+    fs::create_dir(&open_dir)?;
+    fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o777))?;
+    let script = open_dir.join("check.sh");
+    fs::write(&script, "#!/bin/sh\nexit 1\n")?;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755))?;
+    let top = |i: usize| {
+        if i == 0 {
+            format!(
+                "global_defs {{\n  enable_script_security\n}}\nvrrp_script chk {{\n  script {}\n  interval 1\n}}\n",
+                script.display()
+            )
+        } else {
+            String::new()
+        }
+    };
+    let extra = |i: usize| {
+        if i == 0 {
+            "  track_script {\n    chk\n  }\n".into()
+        } else {
+            String::new()
+        }
+    };
+    // check-config refuses the file and says why.
+    let mut g = Group::v3(51, topo.subnet().vip4(0).into(), 24);
+    g.extra = extra(0);
+    let conf = s.path("check.conf");
+    fs::write(
+        &conf,
+        format!("{}{}", top(0), g.keepalived_conf(&topo.nodes()[0], 200)),
+    )?;
+    let out = std::process::Command::new(hatest::ha_bin()?)
+        .arg("check-config")
+        .arg(&conf)
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "check-config accepted it: {err}");
+    ensure!(err.contains(&*open_dir.to_string_lossy()), "{err}");
+    // ha run starts, without the script.
+    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let vip = topo.subnet().vip4(0);
+    let l = || logs(&d);
+    wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
+    std::thread::sleep(Duration::from_secs(2));
+    wait_vip_on(&topo, 0, vip, Duration::from_secs(1), &l)?;
+    let log = d[0].log();
+    ensure!(
+        log.contains("check.sh"),
+        "the refusal is not logged:\n{log}"
+    );
+    Ok(())
+}
+
+/// The built-in checks (TOML only: `probe = { tcp = … }` and `{ http = … }`),
+/// which fork nothing: nginx stopped on the master fails both, the master
+/// faults and the backup takes the VIP; nginx back, the master returns.
+fn builtin_checks_follow_nginx(datapath: &str) -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let s = Scratch::new(&topo, "builtin")?;
+    let [n1, n2] = topo.nodes() else {
+        unreachable!()
+    };
+    let nginx =
+        hatest::services::Nginx::start(n1, &s.path("nginx"), n1.ipv4.into(), 8080, "node 1")?;
+    let vip = topo.subnet().vip4(0);
+    let toml = |host: &Host, priority: u8, track: bool| {
+        let mut t = format!(
+            "[[instances]]\nname = \"VI_81\"\ninterface = \"{}\"\nvrid = 81\nversion = 3\npriority = {priority}\nadvert_int_cs = 10\nvips = [\"{vip}/24\"]\ndatapath = \"{datapath}\"\n",
+            host.ifname
+        );
+        if track {
+            t.push_str("[instances.track]\nchecks = [{ name = \"port\" }, { name = \"page\" }]\n");
+            t.push_str(&format!(
+                "[[checks]]\nname = \"port\"\ninterval_ms = 200\nfall = 2\nprobe = {{ tcp = {{ addr = \"{a}\", port = 8080 }} }}\n\
+                 [[checks]]\nname = \"page\"\ninterval_ms = 200\nfall = 2\nprobe = {{ http = {{ url = \"http://{a}:8080/\", status = [200] }} }}\n",
+                a = n1.ipv4
+            ));
+        }
+        t
+    };
+    let d = vec![
+        Daemon::ha(n1, "builtin", &toml(n1, 200, true))?,
+        Daemon::ha(n2, "builtin", &toml(n2, 100, false))?,
+    ];
+    let l = || logs(&d);
+    wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
+    nginx.stop()?;
+    wait_vip_on(&topo, 1, vip, Duration::from_secs(5), &l)?;
+    let st = d[0].status()?;
+    ensure!(st["instances"][0]["state"] == "fault", "{st}");
+    nginx.start_again()?;
+    wait_vip_on(&topo, 0, vip, Duration::from_secs(5), &l)?;
+    // No process was forked for the checks: ha has no child.
+    let pid = d[0].status()?["pid"].as_u64().unwrap_or(0);
+    let children =
+        fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    ensure!(children.trim().is_empty(), "ha has children: {children}");
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn builtin_checks_follow_nginx_ha() -> Result<()> {
+    builtin_checks_follow_nginx("xdp")
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn builtin_checks_follow_nginx_ha_socket() -> Result<()> {
+    builtin_checks_follow_nginx("socket")
+}
+
+/// `vrrp_track_process`: the master faults while its process is gone (the
+/// scan, no fork of pidof), and recovers when it runs again.
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn tracked_process_faults_the_master() -> Result<()> {
+    require_root();
+    let topo = Topology::builder().nodes(2).build()?;
+    let s = Scratch::new(&topo, "proc")?;
+    // A process with a name of its own: a copy of sleep.
+    let name = format!("hap{}", std::process::id() % 100_000);
+    let exe = s.path(&name);
+    fs::copy("/bin/sleep", &exe)?;
+    let spawn = || std::process::Command::new(&exe).arg("600").spawn();
+    let mut proc = spawn()?;
+    let top = |i: usize| {
+        if i == 0 {
+            format!("vrrp_track_process svc {{\n  process {name}\n}}\n")
+        } else {
+            String::new()
+        }
+    };
+    let extra = |i: usize| {
+        if i == 0 {
+            "  track_process {\n    svc\n  }\n".into()
+        } else {
+            String::new()
+        }
+    };
+    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let vip = topo.subnet().vip4(0);
+    let l = || logs(&d);
+    let result = (|| -> Result<()> {
+        wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
+        proc.kill()?;
+        proc.wait()?;
+        wait_vip_on(&topo, 1, vip, Duration::from_secs(5), &l)?;
+        ensure!(d[0].state()? == "fault", "{}", l());
+        proc = spawn()?;
+        wait_vip_on(&topo, 0, vip, Duration::from_secs(5), &l)?;
+        Ok(())
+    })();
+    let _ = proc.kill();
+    let _ = proc.wait();
+    result
 }

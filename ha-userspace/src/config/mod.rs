@@ -19,6 +19,8 @@ mod keepalived;
 pub mod model;
 mod native;
 mod read;
+pub mod route;
+mod scripts;
 pub mod service;
 pub mod validate;
 pub mod vip;
@@ -27,9 +29,10 @@ use std::path::{Path, PathBuf};
 
 pub use detect::{Format, detect_format};
 pub use error::{ConfigError, ConfigErrors, Loc, Warning};
-pub use model::{Auth, Config, Datapath, Garp, Global, Handover, Instance};
+pub use model::{Auth, Config, Datapath, Garp, Global, Handover, Instance, Vmac};
 pub use native::to_toml;
 pub use read::MAX_FILE_BYTES;
+pub use scripts::ScriptSite;
 pub use validate::validate;
 pub use vip::Vip;
 
@@ -47,6 +50,10 @@ pub struct Loaded {
     /// Every file read, main file first (includes after it), e.g. to watch
     /// for a reload.
     pub files: Vec<PathBuf>,
+    /// Every program the configuration runs (check and notify scripts,
+    /// `MISC_CHECK`, the FIFO script) with the line naming it: what
+    /// `exec::security::script_problems` checks on the filesystem.
+    pub scripts: Vec<ScriptSite>,
 }
 
 /// How to read a configuration. `Options::default()` is what [`load`],
@@ -84,14 +91,18 @@ impl Options {
             .map_err(|e| ConfigErrors(vec![ConfigError::at(&Loc::new(path, 0), e.message)]))?;
         let format = detect_format(path, text);
         let mut diags = Diagnostics::default();
-        let (config, files) = match format {
-            Format::Toml => (
-                native::read(text, path, &mut diags),
-                vec![path.to_path_buf()],
-            ),
+        let (config, files, scripts) = match format {
+            Format::Toml => {
+                let (config, scripts) = native::read(text, path, &mut diags).unzip();
+                (
+                    config,
+                    vec![path.to_path_buf()],
+                    scripts.unwrap_or_default(),
+                )
+            }
             Format::Keepalived => {
                 let read = keepalived::read(path, text, self.config_id.as_deref(), &mut diags);
-                (read.config, read.files)
+                (read.config, read.files, read.scripts)
             }
         };
         diags.finish(path);
@@ -105,6 +116,7 @@ impl Options {
                     warnings,
                     format,
                     files,
+                    scripts,
                 })
             }
             _ => {

@@ -15,9 +15,10 @@ use std::{fmt, net::IpAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::route::{Prefix, Route, RouteKind, Rule};
 pub use super::service::{
     Check, Checker, Command, Notify, NotifyFifo, ParamMatch, Probe, RealServer, SyncGroup,
-    TrackFile, TrackProcess, TrackRef, Tracking, VirtualServer,
+    TrackFile, TrackKind, TrackProcess, TrackRef, Tracking, VirtualServer,
 };
 pub use super::vip::Vip;
 
@@ -48,6 +49,16 @@ pub struct Config {
     /// and notify scripts (ha does not program IPVS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub virtual_servers: Vec<VirtualServer>,
+    /// Addresses configured at start-up whatever the state (keepalived's
+    /// `static_ipaddress`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub static_addresses: Vec<Vip>,
+    /// Routes installed at start-up whatever the state (`static_routes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub static_routes: Vec<Route>,
+    /// Policy rules installed at start-up whatever the state (`static_rules`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub static_rules: Vec<Rule>,
 }
 
 /// Node-wide settings (keepalived's `global_defs`).
@@ -79,6 +90,15 @@ pub struct Global {
     /// keepalived's `notify_fifo` / `vrrp_notify_fifo`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_fifo: Option<NotifyFifo>,
+    /// keepalived's `vrrp_startup_delay`: wait this long after start before
+    /// the instances begin (e.g. for the network to settle after boot).
+    #[serde(
+        default,
+        rename = "startup_delay_ms",
+        with = "millis",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    pub startup_delay: Duration,
 }
 
 /// One virtual router (keepalived's `vrrp_instance`).
@@ -129,8 +149,10 @@ pub struct Instance {
     /// (keepalived's `virtual_ipaddress_excluded`); may mix families.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded_vips: Vec<Vip>,
-    /// Source address for unicast adverts (keepalived's `unicast_src_ip`);
-    /// `None` means the interface's primary address.
+    /// Source address of this instance's adverts, unicast or multicast:
+    /// keepalived's `unicast_src_ip` and `mcast_src_ip` set this one field
+    /// (both write `vrrp->saddr`); `None` means the interface's primary
+    /// address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unicast_src: Option<IpAddr>,
     /// Unicast peers (keepalived's `unicast_peer`). Empty means multicast to
@@ -173,6 +195,40 @@ pub struct Instance {
     /// Scripts run when the instance changes state.
     #[serde(default, skip_serializing_if = "Notify::is_empty")]
     pub notify: Notify,
+    /// keepalived's `skip_check_adv_addr` (or global
+    /// `vrrp_skip_check_adv_addr`): an advert from the current master is
+    /// accepted without comparing its address list with ours.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_check_adv_addr: bool,
+    /// keepalived's `dont_track_primary`: the interface going down does not
+    /// put the instance in FAULT (tracked interfaces still do).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dont_track_primary: bool,
+    /// keepalived's `use_vmac`: adverts and VIPs on a macvlan with the
+    /// VRRP virtual MAC (RFC 9568 §7.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<Vmac>,
+    /// Routes added on becoming master and removed on leaving it
+    /// (keepalived's `virtual_routes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<Route>,
+    /// Policy rules added on becoming master and removed on leaving it
+    /// (keepalived's `virtual_rules`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<Rule>,
+}
+
+/// keepalived's `use_vmac [NAME]` and `vmac_xmit_base`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vmac {
+    /// The macvlan's name; `None`: keepalived's `vrrp.VRID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Send and receive adverts on the base interface, not the macvlan
+    /// (keepalived's `vmac_xmit_base`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub xmit_base: bool,
 }
 
 /// Authentication carried in a VRRPv2 advert. Its `Debug` leaves the
@@ -245,6 +301,24 @@ pub struct Garp {
     /// Packets per refresh. keepalived's default: 1.
     #[serde(default = "default_garp_refresh_repeat")]
     pub master_refresh_repeat: u32,
+    /// Delay between two gratuitous ARPs of a burst (keepalived's global
+    /// `vrrp_garp_interval`, microsecond resolution); zero: back to back.
+    #[serde(
+        default,
+        rename = "interval_us",
+        with = "micros",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    pub interval: Duration,
+    /// Delay between two unsolicited NAs of a burst (keepalived's
+    /// `vrrp_gna_interval`); zero: back to back.
+    #[serde(
+        default,
+        rename = "na_interval_us",
+        with = "micros",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    pub na_interval: Duration,
 }
 
 impl Default for Garp {
@@ -254,6 +328,8 @@ impl Default for Garp {
             master_repeat: default_garp_repeat(),
             master_refresh: Duration::ZERO,
             master_refresh_repeat: default_garp_refresh_repeat(),
+            interval: Duration::ZERO,
+            na_interval: Duration::ZERO,
         }
     }
 }
@@ -311,6 +387,11 @@ impl Instance {
             handover: Handover::default(),
             track: Tracking::default(),
             notify: Notify::default(),
+            skip_check_adv_addr: false,
+            dont_track_primary: false,
+            vmac: None,
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
         }
     }
 
@@ -390,5 +471,20 @@ mod millis {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+/// Serde for a [`Duration`] as a whole number of microseconds.
+mod micros {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_micros)
     }
 }

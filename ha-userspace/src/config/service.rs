@@ -125,6 +125,11 @@ pub struct TrackFile {
     /// this value when it does not exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<i64>,
+    /// keepalived's `init_file … overwrite`: write [`TrackFile::init`] at
+    /// start-up even when the file exists (a regular file only; not on a
+    /// reload).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub init_overwrite: bool,
 }
 
 /// keepalived's `vrrp_track_process NAME { process; param_match; quorum;
@@ -152,7 +157,12 @@ pub struct TrackProcess {
     pub quorum_max: Option<u32>,
     /// A change of the count must last this long before it counts
     /// (keepalived's `delay`, `delay_up`/`delay_down` folded to one).
-    #[serde(default, rename = "delay_ms", with = "millis", skip_serializing_if = "Duration::is_zero")]
+    #[serde(
+        default,
+        rename = "delay_ms",
+        with = "millis",
+        skip_serializing_if = "Duration::is_zero"
+    )]
     pub delay: Duration,
     /// Priority change for trackers without their own weight; 0 means FAULT.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -160,6 +170,11 @@ pub struct TrackProcess {
     /// The weight applies the other way round.
     #[serde(default, skip_serializing_if = "is_false")]
     pub reverse: bool,
+    /// Match `process` against the full command line (argv[0]) rather
+    /// than `comm` (keepalived's `full_command`; implied by parameters or
+    /// `param_match`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub full_command: bool,
 }
 
 /// How [`TrackProcess::params`] compare with a command line.
@@ -197,6 +212,70 @@ pub struct TrackRef {
     pub reverse: bool,
 }
 
+/// The four kinds of thing an instance tracks, as [`Tracking`] orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackKind {
+    /// `track_script`: a [`Check`] by name.
+    Check,
+    /// `track_interface`.
+    Interface,
+    /// `track_file`.
+    File,
+    /// `track_process`.
+    Process,
+}
+
+impl TrackKind {
+    /// The keepalived keyword of the block.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TrackKind::Check => "track_script",
+            TrackKind::Interface => "track_interface",
+            TrackKind::File => "track_file",
+            TrackKind::Process => "track_process",
+        }
+    }
+
+    /// The kind of a keepalived track keyword.
+    pub fn of(keyword: &str) -> Option<Self> {
+        Some(match keyword {
+            "track_script" => TrackKind::Check,
+            "track_interface" => TrackKind::Interface,
+            "track_file" => TrackKind::File,
+            "track_process" => TrackKind::Process,
+            _ => return None,
+        })
+    }
+
+    /// The list of this kind in `t`.
+    pub fn list(self, t: &Tracking) -> &Vec<TrackRef> {
+        match self {
+            TrackKind::Check => &t.checks,
+            TrackKind::Interface => &t.interfaces,
+            TrackKind::File => &t.files,
+            TrackKind::Process => &t.processes,
+        }
+    }
+
+    /// The list of this kind in `t`, to change.
+    pub fn list_mut(self, t: &mut Tracking) -> &mut Vec<TrackRef> {
+        match self {
+            TrackKind::Check => &mut t.checks,
+            TrackKind::Interface => &mut t.interfaces,
+            TrackKind::File => &mut t.files,
+            TrackKind::Process => &mut t.processes,
+        }
+    }
+
+    /// All kinds.
+    pub const ALL: [TrackKind; 4] = [
+        TrackKind::Check,
+        TrackKind::Interface,
+        TrackKind::File,
+        TrackKind::Process,
+    ];
+}
+
 /// What an instance follows, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,7 +308,7 @@ impl Tracking {
 /// in event order. Each gets no arguments of its own beyond those in its
 /// line, except `any`, which gets `INSTANCE|GROUP NAME STATE PRIORITY`
 /// appended, as keepalived's `notify`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notify {
     /// On becoming master.
@@ -257,6 +336,21 @@ pub struct Notify {
     pub timeout: Duration,
 }
 
+impl Default for Notify {
+    /// No scripts, and the serde default timeout (30 s): a `Notify` built in
+    /// code is the same as one read from a file that leaves it out.
+    fn default() -> Self {
+        Notify {
+            master: None,
+            backup: None,
+            fault: None,
+            stop: None,
+            any: None,
+            timeout: default_notify_timeout(),
+        }
+    }
+}
+
 impl Notify {
     /// True when no script is configured.
     pub fn is_empty(&self) -> bool {
@@ -279,9 +373,25 @@ pub struct NotifyFifo {
     /// to read it (keepalived's `notify_fifo_script`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<Command>,
+    /// Owner of a FIFO ha creates (keepalived's `notify_fifo PATH USER`);
+    /// `None`: root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Group of a FIFO ha creates; `None`: the user's primary group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// keepalived's `vrrp_sync_group`: instances that change state together.
+///
+/// The group's own `track_script` / `track_interface` / `track_file` /
+/// `track_process` are not kept here: the keepalived reader adds them to
+/// every member's [`Tracking`], as keepalived 2.2.7 does
+/// (`sync_group_tracking_init`), with their weights (cleared to 0, i.e.
+/// FAULT, when a member has priority 255). A member in FAULT takes the whole
+/// group to FAULT. Weighted tracks written on a member itself are dropped
+/// (interfaces: weight 0) with a warning, as keepalived does unless the
+/// group says `sync_group_tracking_weight`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncGroup {
@@ -305,7 +415,11 @@ pub struct VirtualServer {
     /// The virtual port.
     pub port: u16,
     /// Time between checks (keepalived's `delay_loop`, default 60 s).
-    #[serde(default = "default_delay_loop", rename = "delay_loop_ms", with = "millis")]
+    #[serde(
+        default = "default_delay_loop",
+        rename = "delay_loop_ms",
+        with = "millis"
+    )]
     pub delay_loop: Duration,
     /// The real servers behind it.
     #[serde(default)]
@@ -347,7 +461,11 @@ pub struct Checker {
     #[serde(default = "one")]
     pub retry: u32,
     /// keepalived's `delay_before_retry`. Default 1 s.
-    #[serde(default = "one_second", rename = "delay_before_retry_ms", with = "millis")]
+    #[serde(
+        default = "one_second",
+        rename = "delay_before_retry_ms",
+        with = "millis"
+    )]
     pub delay_before_retry: Duration,
     /// Overrides the virtual server's `delay_loop`.
     #[serde(

@@ -99,10 +99,22 @@ mod tests {
     #[test]
     fn the_group_state_needs_every_member() {
         use State::*;
-        assert_eq!(group_state(&[Master, Master], false), Some(NotifyState::Master));
+        assert_eq!(
+            group_state(&[Master, Master], false),
+            Some(NotifyState::Master)
+        );
         assert_eq!(group_state(&[Master, Backup], false), None);
-        assert_eq!(group_state(&[Backup, Backup], false), Some(NotifyState::Backup));
-        assert_eq!(group_state(&[Backup, Fault], false), Some(NotifyState::Fault));
-        assert_eq!(group_state(&[Master, Master], true), Some(NotifyState::Fault));
+        assert_eq!(
+            group_state(&[Backup, Backup], false),
+            Some(NotifyState::Backup)
+        );
+        assert_eq!(
+            group_state(&[Backup, Fault], false),
+            Some(NotifyState::Fault)
+        );
+        assert_eq!(
+            group_state(&[Master, Master], true),
+            Some(NotifyState::Fault)
+        );
     }
 }

@@ -39,9 +39,9 @@ pub use signals::Signals;
 
 use crate::{
     config::{Config, Datapath},
-    health::Level,
     demux::Demux,
     ebpf::{AttachMode, EventStream, monotonic_ns},
+    health::Level,
     instance::{Announcer, Inbound, Instance, Parts, XdpParts},
     net::{GratuitousSender, LinkInfo, NetEvent, Netlink, VrrpSocket},
     status::{InstanceStatus, SocketStatus, StatusBoard},
@@ -81,6 +81,15 @@ struct SocketEntry {
 /// hand over and start again on the interfaces as they are now.
 pub async fn run(config: Config, opts: Options, stop: impl Future<Output = ()>) -> Result<()> {
     let mut stop = std::pin::pin!(stop);
+    if !config.global.startup_delay.is_zero() {
+        // keepalived's `vrrp_startup_delay`: after a boot the network may
+        // take a moment; no instance runs (nor claims anything) before then.
+        info!(delay = ?config.global.startup_delay, "waiting before starting the instances (vrrp_startup_delay)");
+        tokio::select! {
+            () = tokio::time::sleep(config.global.startup_delay) => {}
+            () = stop.as_mut() => return Ok(()),
+        }
+    }
     loop {
         match run_once(&config, &opts, stop.as_mut()).await? {
             Outcome::Stopped => return Ok(()),
@@ -243,6 +252,7 @@ async fn run_once(
     }
 
     let board = StatusBoard::new(instance_status, socket_status);
+    background.spawn("check status", services.status_task(board.clone()));
     if let Some(path) = opts.status_file.clone() {
         board.write(&path);
         background.spawn("status writer", board.clone().write_loop(path));

@@ -51,7 +51,11 @@ struct PendingGroup {
 impl Services {
     /// Starts the health checks (on `background`), the FIFO, and reads the
     /// tracked interfaces' state.
-    pub async fn start(config: &Config, netlink: &Netlink, background: &mut Background) -> Result<Services> {
+    pub async fn start(
+        config: &Config,
+        netlink: &Netlink,
+        background: &mut Background,
+    ) -> Result<Services> {
         let (health, tasks) = Health::new(config);
         for (name, task) in tasks {
             background.spawn(name, task);
@@ -180,6 +184,15 @@ impl Services {
             ));
         }
         out
+    }
+
+    /// The task that copies the checks' statuses into the status document.
+    pub fn status_task(
+        &self,
+        board: std::sync::Arc<crate::status::StatusBoard>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.health
+            .publish_statuses(move |checks| board.set_checks(checks))
     }
 
     /// The notify queue of instance `cfg`, if it has scripts or a FIFO.

@@ -14,7 +14,11 @@ pub struct Background {
 
 impl Background {
     /// Starts `task` under `name`.
-    pub fn spawn(&mut self, name: impl Into<String>, task: impl Future<Output = ()> + Send + 'static) {
+    pub fn spawn(
+        &mut self,
+        name: impl Into<String>,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
         let handle = self.set.spawn(task);
         self.names.insert(handle.id(), name.into());
     }
@@ -40,6 +44,8 @@ impl Background {
     }
 
     fn name(&mut self, id: Id) -> String {
-        self.names.remove(&id).unwrap_or_else(|| "background".into())
+        self.names
+            .remove(&id)
+            .unwrap_or_else(|| "background".into())
     }
 }

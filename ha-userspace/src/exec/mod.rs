@@ -21,6 +21,8 @@
 pub mod path;
 pub mod user;
 
+pub mod security;
+
 use std::{process::Stdio, time::Duration};
 
 use tokio::io::AsyncReadExt;
@@ -159,6 +161,9 @@ async fn run_with(
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {program}: {e}"))?;
     let pgid = child.id().map(|p| p as i32);
+    // Until the program has exited, dropping this run (the daemon stopping
+    // aborts its checks) takes its whole process group with it.
+    let mut guard = GroupGuard(pgid);
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
     let drain = async {
@@ -199,6 +204,9 @@ async fn run_with(
     .await;
     let (outcome, tail) = match waited {
         Ok((tail, Ok(status))) => {
+            // It exited: what it left running on purpose (a daemon it
+            // started) is not ours to kill.
+            guard.0 = None;
             use std::os::unix::process::ExitStatusExt;
             let outcome = match (status.code(), status.signal()) {
                 (Some(c), _) => Outcome::Exited(c),
@@ -211,10 +219,7 @@ async fn run_with(
         Err(_) => {
             // Past its timeout: the program and whatever it started in its
             // group go, so a hanging check cannot pile up run after run.
-            if let Some(pgid) = pgid {
-                // SAFETY: kill(2) with a negative pid signals that process group.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            }
+            guard.kill();
             let _ = child.wait().await;
             (Outcome::TimedOut, Vec::new())
         }
@@ -223,6 +228,24 @@ async fn run_with(
         outcome,
         output: String::from_utf8_lossy(&tail).into_owned(),
     })
+}
+
+/// The process group of a program still running: killed on drop.
+struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    fn kill(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            // SAFETY: kill(2) with a negative pid signals that process group.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// Reads from a pipe, `None` at its end (and forgets it), pending forever
@@ -270,6 +293,33 @@ mod tests {
             .await
             .unwrap();
         assert!(r.outcome.success());
+    }
+
+    #[tokio::test]
+    async fn dropping_a_run_kills_its_group() {
+        let marker = format!("sleep {}", 7000 + std::process::id() % 1000);
+        let line = format!("{marker} & {marker}");
+        let c = cmd(&["/bin/sh", "-c", &line]);
+        let r = tokio::time::timeout(
+            Duration::from_millis(300),
+            run(&c, &[], Duration::from_secs(60)),
+        )
+        .await;
+        assert!(r.is_err(), "the run should still be going");
+        let left = || {
+            let out = std::process::Command::new("pgrep")
+                .args(["-f", &marker])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).lines().count()
+        };
+        for _ in 0..50 {
+            if left() == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{} processes of the dropped run left", left());
     }
 
     #[tokio::test]

@@ -160,6 +160,40 @@ impl Health {
         all.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
         all
     }
+
+    /// Reports every check's status to `publish` whenever one changes, until
+    /// the checks are gone (the daemon's status task).
+    pub fn publish_statuses(
+        &self,
+        publish: impl Fn(Vec<Status>) + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let mut all: Vec<watch::Receiver<Status>> = self
+            .checks
+            .values()
+            .chain(self.files.values())
+            .chain(self.processes.values())
+            .map(|p| p.status.clone())
+            .chain(self.real_servers.iter().cloned())
+            .collect();
+        async move {
+            loop {
+                let mut snapshot: Vec<Status> = all
+                    .iter_mut()
+                    .map(|r| r.borrow_and_update().clone())
+                    .collect();
+                snapshot.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+                publish(snapshot);
+                if all.is_empty() {
+                    return std::future::pending().await;
+                }
+                let waits = all.iter_mut().map(|r| Box::pin(r.changed()));
+                if futures::future::select_all(waits).await.0.is_err() {
+                    // The checks are gone: the daemon is stopping.
+                    return std::future::pending().await;
+                }
+            }
+        }
+    }
 }
 
 /// The channels of one check, file or process.

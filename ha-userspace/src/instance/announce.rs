@@ -38,20 +38,33 @@ impl Announcer {
     /// scheduler between its VIP and its first gratuitous ARP.
     pub async fn start(&mut self) {
         self.stop();
-        burst(&self.targets, self.garp.master_repeat).await;
+        // keepalived's `vrrp_garp_interval` / `vrrp_gna_interval` pace the
+        // packets of a burst: the first round goes out now, the rest of the
+        // burst from the task, so the pacing never holds up the instance.
+        let paced = !self.garp.interval.is_zero() || !self.garp.na_interval.is_zero();
+        let now = if paced {
+            self.garp.master_repeat.min(1)
+        } else {
+            self.garp.master_repeat
+        };
+        burst(&self.targets, now, &self.garp).await;
         let targets = self.targets.clone();
         let garp = self.garp.clone();
         self.task = Some(tokio::spawn(async move {
+            if now < garp.master_repeat {
+                pause(&targets, &garp).await;
+                burst(&targets, garp.master_repeat - now, &garp).await;
+            }
             if !garp.master_delay.is_zero() {
                 tokio::time::sleep(garp.master_delay).await;
-                burst(&targets, garp.master_repeat).await;
+                burst(&targets, garp.master_repeat, &garp).await;
             }
             if garp.master_refresh.is_zero() {
                 return;
             }
             loop {
                 tokio::time::sleep(garp.master_refresh.max(Duration::from_millis(10))).await;
-                burst(&targets, garp.master_refresh_repeat).await;
+                burst(&targets, garp.master_refresh_repeat, &garp).await;
             }
         }));
     }
@@ -64,15 +77,40 @@ impl Announcer {
     }
 }
 
+/// The pause before the next packet for `vip`'s family.
+async fn pace(vip: &IpAddr, garp: &Garp) {
+    let gap = if vip.is_ipv4() {
+        garp.interval
+    } else {
+        garp.na_interval
+    };
+    if !gap.is_zero() {
+        tokio::time::sleep(gap).await;
+    }
+}
+
+/// The pause between the inline first round and the rest of a burst.
+async fn pause(targets: &[Target], garp: &Garp) {
+    if let Some((_, vip)) = targets.first() {
+        pace(vip, garp).await;
+    }
+}
+
 impl std::ops::Drop for Announcer {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
-async fn burst(targets: &[Target], repeat: u32) {
+/// `repeat` rounds of one packet per VIP, paced by the GARP / NA interval.
+async fn burst(targets: &[Target], repeat: u32, garp: &Garp) {
+    let mut first = true;
     for _ in 0..repeat {
         for (sender, vip) in targets {
+            if !first {
+                pace(vip, garp).await;
+            }
+            first = false;
             let sent = match vip {
                 IpAddr::V4(v4) => sender.send_garp(*v4).await,
                 IpAddr::V6(v6) => sender.send_unsolicited_na(*v6).await,

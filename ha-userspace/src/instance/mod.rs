@@ -219,7 +219,7 @@ impl Instance {
                 rx_check.auth(),
                 vips,
                 rx_check.accept_from().collect(),
-                p.cfg.strict.then_some(&carried[..]),
+                (p.cfg.strict && !p.cfg.skip_check_adv_addr).then_some(&carried[..]),
             )
         });
         let checksum = if p.cfg.v3_checksum_with_pseudo_header {
@@ -257,7 +257,7 @@ impl Instance {
         if let Some(Err(e)) = self.kernel.as_mut().map(|k| k.install()) {
             error!(instance = %self.p.cfg.name, error = %format!("{e:#}"), "cannot configure the XDP program");
         }
-        if !self.p.link_up {
+        if !self.p.link_up && !self.p.cfg.dont_track_primary {
             warn!(instance = %self.p.cfg.name, "interface down at start: fault until it comes up");
             self.step(fault(FaultSource::Link, true)).await;
         }
@@ -472,6 +472,12 @@ impl Instance {
     /// the address). Link up: the link fault clears; the instance starts over
     /// as Backup once no other fault holds it.
     async fn link_changed(&mut self, up: bool) {
+        if self.p.cfg.dont_track_primary {
+            // keepalived's `dont_track_primary`: the interface's state is
+            // not followed (a bond or bridge whose carrier flaps harmlessly).
+            debug!(instance = %self.p.cfg.name, up, "interface state ignored (dont_track_primary)");
+            return;
+        }
         let down = self.fsm.faults().any(|f| f == FaultSource::Link);
         if down == up {
             if up {

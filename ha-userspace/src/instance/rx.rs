@@ -47,6 +47,8 @@ pub struct RxCheck {
     /// Empty: adverts from anyone.
     accept_from: BTreeSet<IpAddr>,
     strict: bool,
+    /// keepalived's `skip_check_adv_addr`: address lists are not compared.
+    skip_addresses: bool,
 }
 
 impl RxCheck {
@@ -57,7 +59,8 @@ impl RxCheck {
             auth: wire_auth(cfg, version),
             vips: cfg.vips.iter().map(|v| v.addr).collect(),
             accept_from: cfg.accept_from.iter().copied().collect(),
-            strict: cfg.strict,
+            strict: cfg.strict && !cfg.skip_check_adv_addr,
+            skip_addresses: cfg.skip_check_adv_addr,
         }
     }
 
@@ -75,8 +78,12 @@ impl RxCheck {
         if !self.accept_from.is_empty() && !self.accept_from.contains(&rx.src) {
             return Err(Drop::NotPeer);
         }
-        let differs = a.addresses.len() != self.vips.len()
-            || a.addresses.iter().any(|x| !self.vips.contains(x));
+        // keepalived skips the comparison only for the current master's
+        // adverts; ha skips it for all (a list that differs is never
+        // dropped without `strict` anyway).
+        let differs = !self.skip_addresses
+            && (a.addresses.len() != self.vips.len()
+                || a.addresses.iter().any(|x| !self.vips.contains(x)));
         if differs && self.strict {
             return Err(Drop::AddressMismatch);
         }
@@ -162,5 +169,10 @@ mod tests {
             Some(Drop::AddressMismatch)
         );
         assert!(strict.check(&rx("198.18.0.2", &["198.18.0.100"])).is_ok());
+        // skip_check_adv_addr: not compared, not dropped, not counted.
+        cfg.skip_check_adv_addr = true;
+        let skip = RxCheck::new(&cfg, Version::V3);
+        let (_, differs) = skip.check(&rx("198.18.0.2", &["198.18.0.101"])).unwrap();
+        assert!(!differs);
     }
 }

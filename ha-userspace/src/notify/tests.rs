@@ -242,6 +242,8 @@ async fn the_fifo_gets_every_event_in_order() {
     let (fifo, writer) = Fifo::open(&NotifyFifo {
         path: path.clone(),
         script: None,
+        user: None,
+        group: None,
     })
     .unwrap();
     let writer = tokio::spawn(writer);
@@ -286,6 +288,8 @@ async fn a_fifo_without_reader_never_blocks_event() {
     let (fifo, writer) = Fifo::open(&NotifyFifo {
         path: path.clone(),
         script: None,
+        user: None,
+        group: None,
     })
     .unwrap();
     let writer = tokio::spawn(writer);
@@ -324,6 +328,8 @@ async fn an_existing_fifo_is_kept_and_a_non_fifo_is_refused() {
     let Err(e) = Fifo::open(&NotifyFifo {
         path: file.clone(),
         script: None,
+        user: None,
+        group: None,
     }) else {
         panic!("a plain file taken for a FIFO");
     };
@@ -334,6 +340,8 @@ async fn an_existing_fifo_is_kept_and_a_non_fifo_is_refused() {
     let (fifo, writer) = Fifo::open(&NotifyFifo {
         path: path.clone(),
         script: None,
+        user: None,
+        group: None,
     })
     .unwrap();
     drop(fifo);
@@ -347,6 +355,8 @@ async fn an_existing_fifo_is_kept_and_a_non_fifo_is_refused() {
         Fifo::open(&NotifyFifo {
             path: path.clone(),
             script: None,
+            user: None,
+            group: None,
         })
         .unwrap()
     };
@@ -374,6 +384,8 @@ async fn the_fifo_script_gets_the_path_reads_the_lines_and_is_stopped() {
     let (fifo, writer) = Fifo::open(&NotifyFifo {
         path: path.clone(),
         script: Some(sh(&script, &[])),
+        user: None,
+        group: None,
     })
     .unwrap();
     let writer = tokio::spawn(writer);
@@ -414,6 +426,8 @@ async fn fifo_lines_do_not_wait_for_scripts() {
     let (fifo, writer) = Fifo::open(&NotifyFifo {
         path: path.clone(),
         script: None,
+        user: None,
+        group: None,
     })
     .unwrap();
     tokio::spawn(writer);

@@ -10,12 +10,14 @@ use super::{
     context::{Ctx, skip_advanced},
     global::{self, RawGlobal},
     keywords::{INSTANCE_LATER, INSTANCE_SUPPORTED, suggestion},
+    routes, script,
     source::Pos,
+    track::{self, RawTracks},
     tree::Stmt,
     values::{self, MICROS, micros_text},
 };
 use crate::config::{
-    model::{Auth, Garp, Instance},
+    model::{Auth, Garp, Instance, Notify, Route, Rule, TrackKind, Vmac},
     validate::{self, Field, MAX_ADVERT_INT_V2_S, MAX_ADVERT_INT_V3_CS},
     vip::Vip,
 };
@@ -61,6 +63,23 @@ pub(crate) struct RawInstance {
     pub v3_checksum_as_v2: Option<(bool, Pos)>,
     pub check_unicast_src: Option<((), Pos)>,
     pub strict: Option<(bool, Pos)>,
+    pub tracks: RawTracks,
+    pub notify: Notify,
+    pub notify_keys: HashMap<&'static str, Pos>,
+    pub skip_check_adv_addr: Option<(bool, Pos)>,
+    pub dont_track_primary: Option<((), Pos)>,
+    /// `use_vmac [NAME]`.
+    pub vmac: Option<(Option<String>, Pos)>,
+    pub vmac_xmit_base: Option<((), Pos)>,
+    pub virtual_routes: Vec<(Route, Pos)>,
+    pub virtual_rules: Vec<(Rule, Pos)>,
+}
+
+/// The names declared at the top level, which track blocks may name.
+pub(crate) trait Declared {
+    /// Whether a check, file or process of this kind and name exists
+    /// (any interface name does).
+    fn has(&self, kind: TrackKind, name: &str) -> bool;
 }
 
 /// Reads the statements of one instance block.
@@ -134,9 +153,9 @@ fn keyword(ctx: &mut Ctx<'_>, stmt: &Stmt, r: &mut RawInstance) {
                     .extend(addresses::vips(ctx, body, "virtual_ipaddress_excluded"));
             }
         }
-        "unicast_src_ip" => {
+        kw @ ("unicast_src_ip" | "mcast_src_ip") => {
             if let Some(v) = ctx.value(stmt)
-                && let Some(a) = addresses::address(ctx, stmt.pos, v, "unicast_src_ip")
+                && let Some(a) = addresses::address(ctx, stmt.pos, v, kw)
             {
                 ctx.set(&mut r.unicast_src, a, stmt);
             }
@@ -167,6 +186,55 @@ fn keyword(ctx: &mut Ctx<'_>, stmt: &Stmt, r: &mut RawInstance) {
         "strict_mode" => {
             if let Some(b) = ctx.opt_bool(stmt) {
                 ctx.set(&mut r.strict, b, stmt);
+            }
+        }
+        "track_script" | "track_interface" | "track_file" | "track_process" => {
+            let owner = r.name.clone();
+            track::track_block(ctx, stmt, &owner, &mut r.tracks);
+        }
+        kw if script::NOTIFY_KEYWORDS.iter().any(|(k, _)| *k == kw) => {
+            script::notify_keyword(ctx, stmt, &mut r.notify, &mut r.notify_keys);
+        }
+        "skip_check_adv_addr" => {
+            if let Some(b) = ctx.opt_bool(stmt) {
+                ctx.set(&mut r.skip_check_adv_addr, b, stmt);
+            }
+        }
+        "dont_track_primary" => {
+            ctx.flag(stmt);
+            ctx.set(&mut r.dont_track_primary, (), stmt);
+        }
+        "use_vmac" => {
+            let name = match stmt.args() {
+                [] => None,
+                [n] => Some(n.clone()),
+                [n, rest @ ..] => {
+                    ctx.warn(
+                        stmt.pos,
+                        format!(
+                            "extra words after `use_vmac {n}` are ignored: `{}`",
+                            rest.join(" ")
+                        ),
+                    );
+                    Some(n.clone())
+                }
+            };
+            ctx.set(&mut r.vmac, name, stmt);
+        }
+        "vmac_xmit_base" => {
+            ctx.flag(stmt);
+            ctx.set(&mut r.vmac_xmit_base, (), stmt);
+        }
+        "virtual_routes" => {
+            if let Some(body) = ctx.block(stmt) {
+                r.virtual_routes
+                    .extend(routes::routes(ctx, body, "virtual_routes"));
+            }
+        }
+        "virtual_rules" => {
+            if let Some(body) = ctx.block(stmt) {
+                r.virtual_rules
+                    .extend(routes::rules(ctx, body, "virtual_rules"));
             }
         }
         kw if INSTANCE_LATER.contains(&kw) => {
@@ -299,6 +367,7 @@ pub(crate) fn resolve(
     ctx: &mut Ctx<'_>,
     r: RawInstance,
     g: &RawGlobal,
+    declared: &dyn Declared,
 ) -> Option<(Instance, InstanceMap)> {
     let mut map = InstanceMap {
         header: r.pos,
@@ -405,6 +474,12 @@ pub(crate) fn resolve(
             .map_or(d.master_refresh, |s| Duration::from_secs(s.into())),
         master_refresh_repeat: pick(r.garp_refresh_repeat, g.garp_refresh_repeat)
             .unwrap_or(d.master_refresh_repeat),
+        interval: g
+            .garp_interval
+            .map_or(Duration::ZERO, |(us, _)| Duration::from_micros(us)),
+        na_interval: g
+            .gna_interval
+            .map_or(Duration::ZERO, |(us, _)| Duration::from_micros(us)),
     };
     let flag =
         |own: Option<(bool, Pos)>, global: Option<(bool, Pos)>| own.or(global).is_some_and(|v| v.0);
@@ -431,6 +506,49 @@ pub(crate) fn resolve(
         }
     }
     inst.v3_checksum_with_pseudo_header = !flag(r.v3_checksum_as_v2, g.v3_checksum_as_v2);
+    inst.skip_check_adv_addr = match r.skip_check_adv_addr {
+        Some((b, _)) => b,
+        None => g.skip_check_adv_addr.is_some(),
+    };
+    inst.dont_track_primary = r.dont_track_primary.is_some();
+    if let Some((name, p)) = r.vmac {
+        inst.vmac = Some(Vmac {
+            name,
+            xmit_base: r.vmac_xmit_base.is_some(),
+        });
+        map.fields.insert(Field::Vmac, p);
+    } else if let Some((_, p)) = r.vmac_xmit_base {
+        ctx.warn(p, "vmac_xmit_base without use_vmac has no effect");
+    }
+    for (i, (route, p)) in r.virtual_routes.into_iter().enumerate() {
+        inst.virtual_routes.push(route);
+        map.fields.insert(Field::VirtualRoute(i), p);
+    }
+    for (i, (rule, p)) in r.virtual_rules.into_iter().enumerate() {
+        inst.virtual_rules.push(rule);
+        map.fields.insert(Field::VirtualRule(i), p);
+    }
+    for (key, p) in &r.notify_keys {
+        map.fields.insert(Field::Notify(key), *p);
+    }
+    inst.notify = r.notify;
+    for (kind, t, p) in r.tracks.0 {
+        if kind != TrackKind::Interface && !declared.has(kind, &t.name) {
+            ctx.warn(
+                p,
+                format!(
+                    "({}) {} {} is not declared; ignored, as keepalived does",
+                    inst.name,
+                    kind.keyword(),
+                    t.name
+                ),
+            );
+            continue;
+        }
+        let list = kind.list_mut(&mut inst.track);
+        map.fields.insert(Field::Track(kind, list.len()), p);
+        list.push(t);
+    }
     Some((inst, map))
 }
 

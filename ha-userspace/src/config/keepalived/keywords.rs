@@ -2,27 +2,33 @@
 //! config using them is read with a warning naming the feature, and an
 //! unknown word (likely a typo) is told apart with a suggestion.
 //!
-//! The lists follow keepalived.conf(5) of keepalived 2.2.7 and the features
-//! planned for ha (health checks, notify, sync groups); LVS is out of scope.
+//! The lists follow keepalived.conf(5) of keepalived 2.2.7; LVS (IPVS) is out
+//! of scope: `virtual_server` is read for its checkers only.
 
 /// Top-level blocks of later work (`NAME { … }` or `{ … }`).
 pub(crate) const TOP_LATER: &[&str] = &[
+    "bfd_instance",
+    "garp_group",
+    "linkbeat_interfaces",
+    "track_group",
+    "interface_up_down_delays",
+    "SSL",
+];
+
+/// The top-level keywords ha reads.
+pub(crate) const TOP_SUPPORTED: &[&str] = &[
+    "global_defs",
+    "vrrp_instance",
     "vrrp_script",
     "vrrp_sync_group",
     "vrrp_track_process",
     "track_file",
     "vrrp_track_file",
-    "bfd_instance",
-    "garp_group",
-    "linkbeat_interfaces",
-    "track_group",
     "static_ipaddress",
     "static_routes",
     "static_rules",
-    "interface_up_down_delays",
     "virtual_server",
     "virtual_server_group",
-    "SSL",
 ];
 
 /// The keywords ha reads in a `vrrp_instance`.
@@ -50,40 +56,40 @@ pub(crate) const INSTANCE_SUPPORTED: &[&str] = &[
     "v3_checksum_as_v2",
     "check_unicast_src",
     "strict_mode",
-];
-
-/// `vrrp_instance` keywords of later work.
-pub(crate) const INSTANCE_LATER: &[&str] = &[
     "track_script",
     "track_interface",
     "track_file",
     "track_process",
-    "track_bfd",
     "notify",
     "notify_master",
     "notify_backup",
     "notify_fault",
     "notify_stop",
+    "mcast_src_ip",
+    "skip_check_adv_addr",
+    "dont_track_primary",
+    "use_vmac",
+    "vmac_xmit_base",
+    "virtual_routes",
+    "virtual_rules",
+];
+
+/// `vrrp_instance` keywords of later work.
+pub(crate) const INSTANCE_LATER: &[&str] = &[
+    "track_bfd",
     "notify_deleted",
     "notify_master_rx_lower_pri",
     "notify_priority_changes",
     "smtp_alert",
-    "use_vmac",
-    "vmac_xmit_base",
     "use_vmac_addr",
     "use_ipvlan",
     "accept",
     "no_accept",
-    "virtual_routes",
-    "virtual_rules",
-    "mcast_src_ip",
     "mcast_dst_ip",
     "unicast_fault_no_peer",
     "unicast_ttl",
     "track_src_ip",
     "old_unicast_checksum",
-    "dont_track_primary",
-    "skip_check_adv_addr",
     "higher_prio_send_advert",
     "down_timer_adverts",
     "timer_expired_backup",
@@ -114,13 +120,21 @@ pub(crate) const GLOBAL_SUPPORTED: &[&str] = &[
     "vrrp_lower_prio_no_advert",
     "vrrp_check_unicast_src",
     "vrrp_strict",
+    "enable_script_security",
+    "script_user",
+    "notify_fifo",
+    "notify_fifo_script",
+    "vrrp_notify_fifo",
+    "vrrp_notify_fifo_script",
+    "vrrp_garp_interval",
+    "vrrp_gna_interval",
+    "vrrp_skip_check_adv_addr",
+    "vrrp_startup_delay",
 ];
 
 /// `global_defs` keywords of keepalived that ha does not implement (yet, or
 /// ever: LVS, SNMP, DBus, process tuning).
 pub(crate) const GLOBAL_LATER: &[&str] = &[
-    "enable_script_security",
-    "script_user",
     "notification_email",
     "notification_email_from",
     "smtp_server",
@@ -134,14 +148,10 @@ pub(crate) const GLOBAL_LATER: &[&str] = &[
     "vrrp_mcast_group6",
     "vrrp_garp_lower_prio_delay",
     "vrrp_garp_lower_prio_repeat",
-    "vrrp_garp_interval",
-    "vrrp_gna_interval",
     "vrrp_min_garp",
     "vrrp_garp_extra_if",
-    "vrrp_skip_check_adv_addr",
     "vrrp_higher_prio_send_advert",
     "vrrp_down_timer_adverts",
-    "vrrp_startup_delay",
     "vrrp_delay_after_boot",
     "max_auto_priority",
     "min_auto_priority_delay",
@@ -157,10 +167,6 @@ pub(crate) const GLOBAL_LATER: &[&str] = &[
     "nftables_counters",
     "vrrp_iptables",
     "vrrp_ipsets",
-    "notify_fifo",
-    "notify_fifo_script",
-    "vrrp_notify_fifo",
-    "vrrp_notify_fifo_script",
     "vrrp_notify_priority_changes",
     "fifo_write_vrrp_states_on_reload",
     "reload_check_config",

@@ -14,14 +14,25 @@ mod global;
 mod instance;
 mod keywords;
 pub(crate) mod lexer;
+mod membership;
 mod parser;
+mod routes;
+mod script;
 mod source;
+mod sync_group;
+mod track;
 mod tree;
 mod values;
+mod virtual_server;
 
 use std::path::{Path, PathBuf};
 
-use super::{error::Diagnostics, model::Config, validate};
+use super::{
+    error::Diagnostics,
+    model::Config,
+    scripts::{self, ScriptSite},
+    validate,
+};
 
 /// What reading a keepalived configuration produced.
 pub(crate) struct Read {
@@ -29,6 +40,8 @@ pub(crate) struct Read {
     pub config: Option<Config>,
     /// Every file read, main file first.
     pub files: Vec<PathBuf>,
+    /// The programs the configuration runs, with their lines.
+    pub scripts: Vec<ScriptSite>,
 }
 
 /// Reads the keepalived configuration at `path` (whose text is `text`),
@@ -44,7 +57,12 @@ pub(crate) fn read(
     let (files, lines) = source::read_text(path, text, &id, diags);
     let paths = files.paths().to_vec();
     let stmts = match tree::build(&lines) {
-        Ok(s) => s,
+        Ok(built) => {
+            for w in built.warnings {
+                diags.warn(&files.loc(w.pos), w.message);
+            }
+            built.stmts
+        }
         Err(errors) => {
             for e in errors {
                 diags.error(&files.loc(e.pos), e.message);
@@ -52,13 +70,16 @@ pub(crate) fn read(
             return Read {
                 config: None,
                 files: paths,
+                scripts: Vec::new(),
             };
         }
     };
     let (config, map) = parser::parse(&stmts, &files, diags);
     validate::report(validate::validate(&config), &map, diags);
+    let scripts = scripts::locate(&config, &map);
     Read {
         config: Some(config),
         files: paths,
+        scripts,
     }
 }

@@ -54,9 +54,20 @@ struct Frame {
     body: Vec<Stmt>,
 }
 
-/// Builds the statement tree. Unbalanced braces are reported with the place of
-/// the brace that has no partner; the tree is then not usable.
-pub(crate) fn build(lines: &[SrcLine]) -> Result<Vec<Stmt>, Vec<BraceError>> {
+/// The statement tree and what was fixed up on the way.
+#[derive(Debug)]
+pub(crate) struct Built {
+    pub stmts: Vec<Stmt>,
+    /// Blocks still open at the end, closed there as keepalived does.
+    pub warnings: Vec<BraceError>,
+}
+
+/// Builds the statement tree. A block still open at the end of the
+/// configuration is closed there with a warning at the line that opened it
+/// (keepalived: "There are N missing '}'s", and it reads on). Any other
+/// unbalanced brace is an error at the brace that has no partner; the tree
+/// is then not usable.
+pub(crate) fn build(lines: &[SrcLine]) -> Result<Built, Vec<BraceError>> {
     let mut errors = Vec::new();
     let mut stack = vec![Frame {
         owner: None,
@@ -126,19 +137,34 @@ pub(crate) fn build(lines: &[SrcLine]) -> Result<Vec<Stmt>, Vec<BraceError>> {
         }
         flush(&mut stack, line.pos, &mut words);
     }
+    let mut warnings = Vec::new();
+    let missing = stack.len() - 1;
     while stack.len() > 1 {
         let frame = stack.pop().expect("checked by the loop");
-        let what = frame
-            .owner
-            .map(|(_, w)| format!(" (after `{}`)", shown(&w)))
-            .unwrap_or_default();
-        errors.push(BraceError {
+        let Some((pos, words)) = frame.owner else {
+            continue;
+        };
+        warnings.push(BraceError {
             pos: frame.open,
-            message: format!("`{{`{what} is never closed"),
+            message: format!(
+                "`{{` (after `{}`) is never closed; closed at the end of the configuration, \
+                 as keepalived does (\"There are {missing} missing '}}'s\")",
+                shown(&words)
+            ),
+        });
+        let top = stack.last_mut().expect("the top level is never popped");
+        top.body.push(Stmt {
+            pos,
+            words,
+            block: Some(frame.body),
         });
     }
+    warnings.reverse();
     if errors.is_empty() {
-        Ok(stack.pop().expect("the top level").body)
+        Ok(Built {
+            stmts: stack.pop().expect("the top level").body,
+            warnings,
+        })
     } else {
         errors.sort_by_key(|e| (e.pos.file, e.pos.line));
         Err(errors)
@@ -162,6 +188,10 @@ mod tests {
     use crate::config::keepalived::lexer::lex;
 
     fn tree(text: &str) -> Result<Vec<Stmt>, Vec<BraceError>> {
+        built(text).map(|b| b.stmts)
+    }
+
+    fn built(text: &str) -> Result<Built, Vec<BraceError>> {
         let (lines, _) = lex(text);
         let lines: Vec<SrcLine> = lines
             .into_iter()
@@ -202,10 +232,23 @@ mod tests {
 
     #[test]
     fn unbalanced() {
-        let e = tree("a {\n b {\n}\n").unwrap_err();
-        assert_eq!(e.len(), 1);
-        assert_eq!(e[0].pos.line, 1);
-        assert!(e[0].message.contains("never closed"), "{}", e[0].message);
+        // Open at the end: closed there, with a warning at the opening line.
+        let b = built("a {\n b {\n}\n c 1\n").unwrap();
+        assert_eq!(shape(&b.stmts), "a@1{b@2{};c 1@4}");
+        assert_eq!(b.warnings.len(), 1);
+        assert_eq!(b.warnings[0].pos.line, 1);
+        assert!(
+            b.warnings[0].message.contains("never closed"),
+            "{}",
+            b.warnings[0].message
+        );
+        let b = built("a {\n b {\n").unwrap();
+        assert_eq!(shape(&b.stmts), "a@1{b@2{}}");
+        assert_eq!(
+            b.warnings.iter().map(|w| w.pos.line).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert!(b.warnings[0].message.contains("2 missing"));
         let e = tree("a {\n}\n}\n").unwrap_err();
         assert_eq!(e[0].pos.line, 3);
         let e = tree("{\n}\n").unwrap_err();

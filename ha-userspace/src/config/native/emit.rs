@@ -129,6 +129,69 @@ const DOCS: &[(&str, &str)] = &[
         "master_refresh_repeat = ",
         "Packets per repeat. Default: 1.",
     ),
+    (
+        "interval_us = ",
+        "Microseconds between two gratuitous ARPs of a burst (keepalived: vrrp_garp_interval). Default: 0.",
+    ),
+    (
+        "na_interval_us = ",
+        "Microseconds between two unsolicited NAs of a burst (keepalived: vrrp_gna_interval). Default: 0.",
+    ),
+    (
+        "script_security = ",
+        "Refuse scripts a non-root user could change (keepalived: enable_script_security).",
+    ),
+    (
+        "script_user = ",
+        "Who scripts run as unless they name a user (keepalived: script_user). Default: root.",
+    ),
+    (
+        "startup_delay_ms = ",
+        "Wait before the instances start (keepalived: vrrp_startup_delay). Default: 0.",
+    ),
+    (
+        "skip_check_adv_addr = ",
+        "Accept the master's adverts without comparing address lists (keepalived: skip_check_adv_addr).",
+    ),
+    (
+        "dont_track_primary = ",
+        "The interface going down does not mean FAULT (keepalived: dont_track_primary).",
+    ),
+    (
+        "[[checks]]",
+        "A named check instances track (keepalived: vrrp_script). Defaults: interval 1 s, \
+         timeout = interval, rise 1, fall 1, weight 0 (0 = FAULT on failure).",
+    ),
+    (
+        "[[track_files]]",
+        "A file whose integer, times weight, changes the priority (keepalived: track_file). Default weight: 1.",
+    ),
+    (
+        "[[track_processes]]",
+        "Processes whose presence is tracked (keepalived: vrrp_track_process). Default quorum: 1.",
+    ),
+    (
+        "[[sync_groups]]",
+        "Instances that change state together (keepalived: vrrp_sync_group).",
+    ),
+    (
+        "[[virtual_servers]]",
+        "keepalived's virtual_server: ha runs the real servers' checkers and notify scripts, not IPVS.",
+    ),
+    (
+        "[[instances.track.",
+        "What the instance follows, by name; weight overrides the tracked object's \
+         (keepalived: track_script, track_interface, track_file, track_process).",
+    ),
+    (
+        "[instances.notify]",
+        "Scripts run on state changes (keepalived: notify_master, notify_backup, notify_fault, \
+         notify_stop, notify). argv is the program and its arguments; no shell.",
+    ),
+    (
+        "[global.notify_fifo]",
+        "Every state change as a line on this FIFO (keepalived: notify_fifo, vrrp_notify_fifo).",
+    ),
 ];
 
 /// The configuration as native TOML. Reading the output back gives the same

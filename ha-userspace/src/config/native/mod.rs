@@ -17,12 +17,17 @@ pub(crate) use spans::Lines;
 use super::{
     error::{Diagnostics, Loc},
     model::Config,
+    scripts::{self, ScriptSite},
     validate,
 };
 
-/// Reads a native TOML configuration. Returns the config if it deserialized;
-/// everything found wrong with it goes to `diags`.
-pub(crate) fn read(text: &str, file: &Path, diags: &mut Diagnostics) -> Option<Config> {
+/// Reads a native TOML configuration. Returns the config if it deserialized,
+/// with the programs it runs; everything found wrong with it goes to `diags`.
+pub(crate) fn read(
+    text: &str,
+    file: &Path,
+    diags: &mut Diagnostics,
+) -> Option<(Config, Vec<ScriptSite>)> {
     let mut config: Config = match toml::from_str(text) {
         Ok(c) => c,
         Err(e) => {
@@ -41,7 +46,8 @@ pub(crate) fn read(text: &str, file: &Path, diags: &mut Diagnostics) -> Option<C
         }
     }
     validate::report(validate::validate(&config), &map, diags);
-    Some(config)
+    let scripts = scripts::locate(&config, &map);
+    Some((config, scripts))
 }
 
 #[cfg(test)]
@@ -62,6 +68,6 @@ mod tests {
         let mut d = Diagnostics::default();
         let c = read(text, Path::new("x.toml"), &mut d);
         assert_eq!(d.errors, vec![]);
-        assert_eq!(c.unwrap().instances[0].version, 3);
+        assert_eq!(c.unwrap().0.instances[0].version, 3);
     }
 }

@@ -20,10 +20,12 @@ use std::{
 
 use super::{
     error::{Diagnostics, Loc},
-    model::{Auth, Config, Instance},
+    model::{Auth, Config, Instance, TrackKind},
     vip::{Vip, max_prefix},
 };
 use ha_common::maps::{INSTANCES_MAP, MAX_INSTANCES, MAX_VIPS, VIPS_MAP};
+
+mod service;
 
 /// How bad an [`Issue`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,73 @@ pub enum Site {
         /// Which field.
         field: Field,
     },
+    /// A key of `global` (its TOML key, e.g. `notify_fifo`).
+    Global(&'static str),
+    /// An element of a top-level list, or one of its keys (the TOML key).
+    Item {
+        /// Which list.
+        list: List,
+        /// Index in it.
+        index: usize,
+        /// The key; `None`: the element as a whole.
+        key: Option<&'static str>,
+    },
+    /// `sync_groups[group].instances[member]`.
+    GroupMember {
+        /// Index in `Config::sync_groups`.
+        group: usize,
+        /// Index in its `instances`.
+        member: usize,
+    },
+    /// `virtual_servers[vs].real_servers[rs]`, or one of its checkers, or a
+    /// key of it (`notify_up`, `notify_down`).
+    RealServer {
+        /// Index in `Config::virtual_servers`.
+        vs: usize,
+        /// Index in its `real_servers`.
+        rs: usize,
+        /// Index in its `checkers`.
+        checker: Option<usize>,
+        /// A key of the real server.
+        key: Option<&'static str>,
+    },
+}
+
+/// The top-level lists of a [`Config`] besides `instances`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum List {
+    /// `checks`.
+    Checks,
+    /// `track_files`.
+    TrackFiles,
+    /// `track_processes`.
+    TrackProcesses,
+    /// `sync_groups`.
+    SyncGroups,
+    /// `virtual_servers`.
+    VirtualServers,
+    /// `static_addresses`.
+    StaticAddresses,
+    /// `static_routes`.
+    StaticRoutes,
+    /// `static_rules`.
+    StaticRules,
+}
+
+impl List {
+    /// The TOML key of the list.
+    pub fn key(self) -> &'static str {
+        match self {
+            List::Checks => "checks",
+            List::TrackFiles => "track_files",
+            List::TrackProcesses => "track_processes",
+            List::SyncGroups => "sync_groups",
+            List::VirtualServers => "virtual_servers",
+            List::StaticAddresses => "static_addresses",
+            List::StaticRoutes => "static_routes",
+            List::StaticRules => "static_rules",
+        }
+    }
 }
 
 /// A field of an [`Instance`]; the index variants point into its lists.
@@ -81,6 +150,16 @@ pub enum Field {
     UnicastSrc,
     /// `unicast_peers[i]`.
     UnicastPeer(usize),
+    /// `track.<kind>[i]`.
+    Track(TrackKind, usize),
+    /// `notify.<key>` (`master`, `backup`, `fault`, `stop`, `any`).
+    Notify(&'static str),
+    /// `vmac`.
+    Vmac,
+    /// `virtual_routes[i]`.
+    VirtualRoute(usize),
+    /// `virtual_rules[i]`.
+    VirtualRule(usize),
 }
 
 /// One problem found by [`validate`].
@@ -143,6 +222,7 @@ pub fn validate(config: &Config) -> Vec<Issue> {
     }
     v.cross_instance(config);
     v.map_capacity(config);
+    v.service(config);
     v.issues
 }
 
