@@ -70,7 +70,10 @@ impl Detached {
         let linger = timeout.as_secs() + 1;
         let starter = host
             .command("sh")
-            .args(["-c", &format!("{line}\nst=$?; [ $st -eq 0 ] || exit $st\nexec sleep {linger}")])
+            .args([
+                "-c",
+                &format!("{line}\nst=$?; [ $st -eq 0 ] || exit $st\nexec sleep {linger}"),
+            ])
             .spawn()?;
         let ran = wait_until(
             &format!("{} to write {}", self.comm, self.pid_file.display()),
