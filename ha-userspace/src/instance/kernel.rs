@@ -199,11 +199,18 @@ impl Kernel {
 
     /// Arms the kernel's master-down timer to fire at `at` (the state
     /// machine's time, since the epoch).
-    pub fn arm_master_down(&self, at: Duration) {
+    ///
+    /// False if the kernel could not arm it (`bpf_timer_init` can fail for
+    /// want of memory at that moment): the caller runs the timer itself.
+    pub fn arm_master_down(&self, at: Duration) -> bool {
         let maps = crate::sync::lock(&self.maps);
         let deadline_ns = self.epoch_ns + at.as_nanos() as u64;
-        if let Err(e) = maps.arm_master_down(self.key, deadline_ns) {
-            warn!(error = %format!("{e:#}"), "cannot arm the kernel master-down timer");
+        match maps.arm_master_down(self.key, deadline_ns) {
+            Ok(()) => true,
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "cannot arm the kernel master-down timer: the controller keeps it this time");
+                false
+            }
         }
     }
 

@@ -539,14 +539,23 @@ impl Instance {
                 continue;
             }
             // On the XDP datapath the master-down timer is the kernel's.
+            // Should the kernel fail to arm it, the controller's own timer
+            // stands in, so a backup never waits for a master-down that
+            // cannot come; arming or cancelling either way clears the other.
             if let Some(k) = &self.kernel {
                 match action {
                     Action::ArmMasterDownTimer { at } => {
-                        k.arm_master_down(*at);
+                        if k.arm_master_down(*at) {
+                            self.timers.apply(&Action::CancelMasterDownTimer);
+                        } else {
+                            self.p.board.count(self.p.index, "kernel_arm_errors");
+                            self.timers.apply(action);
+                        }
                         continue;
                     }
                     Action::CancelMasterDownTimer => {
                         k.cancel_master_down();
+                        self.timers.apply(action);
                         continue;
                     }
                     _ => {}

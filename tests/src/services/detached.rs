@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::host::Host;
 use crate::netns::netns_path;
 use crate::wait_until;
 
@@ -56,46 +55,13 @@ impl Detached {
         )
     }
 
-    /// Runs `line` (a command that starts this daemon and returns while the
-    /// daemon detaches) in `host`'s namespace, and waits (bounded) until the
-    /// daemon runs.
-    ///
-    /// The shell stays alive until then: the harness kills whatever a finished
-    /// command left in its process group, and a daemon leaves that group
-    /// (`setsid`) only after its starter has returned — on a loaded machine,
-    /// after that kill (seen: one start in a hundred lost under CPU load).
-    /// The pid file is written after `setsid`, so once the daemon runs, ending
-    /// the shell's group cannot reach it.
-    pub(crate) fn start(&self, host: &Host, line: &str, timeout: Duration) -> Result<libc::pid_t> {
-        let linger = timeout.as_secs() + 1;
-        let starter = host
-            .command("sh")
-            .args([
-                "-c",
-                &format!("{line}\nst=$?; [ $st -eq 0 ] || exit $st\nexec sleep {linger}"),
-            ])
-            .spawn()?;
-        let ran = wait_until(
+    /// Waits (bounded) until the pid file names a running daemon.
+    pub(crate) fn wait_running(&self, timeout: Duration) -> Result<libc::pid_t> {
+        wait_until(
             &format!("{} to write {}", self.comm, self.pid_file.display()),
             timeout,
-            || {
-                if self.is_running() {
-                    return Ok(true);
-                }
-                if let Some(status) = starter.try_wait()? {
-                    bail!(
-                        "`{line}` ended ({status}) before {} ran:\n{}{}",
-                        self.comm,
-                        starter.stdout(),
-                        starter.stderr()
-                    );
-                }
-                Ok(false)
-            },
-        );
-        // Ends the shell's `sleep`; the daemon has a session of its own.
-        drop(starter);
-        ran?;
+            || Ok(self.is_running()),
+        )?;
         self.pid()
             .with_context(|| format!("{} exited right after starting", self.comm))
     }
@@ -250,33 +216,6 @@ mod tests {
         assert!(listens_in(t, 80));
         assert!(!listens_in(t, 8080), "established, not listening");
         assert!(!listens_in(t, 443));
-    }
-
-    /// A daemon that leaves its starter's process group only after the
-    /// starter has returned (a busy machine, exaggerated) still runs.
-    #[test]
-    #[ignore = "needs root: run by cargo xtask test"]
-    fn a_daemon_that_detaches_late_survives_its_start() -> Result<()> {
-        crate::require_root();
-        let topo = crate::Topology::builder().nodes(1).build()?;
-        let tmp = crate::TempDir::new("late-detach")?;
-        let n1 = &topo.nodes()[0];
-        let pid_file = tmp.path().join("d.pid");
-        let d = Detached {
-            pid_file: pid_file.clone(),
-            comm: "sleep",
-            ns: n1.ns.clone(),
-        };
-        let line = format!(
-            "(sleep 0.3; exec setsid sh -c 'echo $$ > {}; exec sleep 6197') >/dev/null 2>&1 &",
-            pid_file.display()
-        );
-        let pid = d.start(n1, &line, Duration::from_secs(5))?;
-        std::thread::sleep(Duration::from_millis(200));
-        let alive = d.is_running();
-        d.kill_all()?;
-        assert!(alive, "pid {pid} went with its starter's group");
-        Ok(())
     }
 
     #[test]

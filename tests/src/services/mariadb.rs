@@ -214,8 +214,16 @@ impl Mariadb {
     /// (bounded) until [`MARIADB_USER`] can log in over the socket.
     pub fn start_again(&self) -> Result<()> {
         // A killed server leaves its socket file behind; mariadbd replaces it.
+        // In a session of its own: the harness kills what a command leaves
+        // in its process group, and `setsid -f`'s child is still in ours
+        // until it has called setsid.
+        self.host
+            .command("sh")
+            .args(["-c", &format!("setsid -w sh -c '{}'", self.start_cmd())])
+            .timeout(CLIENT_TIMEOUT)
+            .run_ok()?;
         self.daemon
-            .start(&self.host, &self.start_cmd(), START_TIMEOUT)
+            .wait_running(START_TIMEOUT)
             .with_context(|| self.error_log())?;
         let sock = self.socket();
         wait_until(

@@ -170,9 +170,13 @@ impl Nginx {
     /// (bounded) until nginx listens on its port (a listening socket, not a
     /// connection: the address may be a VIP the node does not hold yet).
     pub fn start_again(&self) -> Result<()> {
+        // In a session of its own: the harness kills what a command leaves
+        // in its process group, and nginx's daemon could still be in ours
+        // for a moment after the command returns (before its setsid).
+        self.run_line(&format!("setsid -w sh -c '{}'", self.start_cmd()))?;
         let pid = self
             .daemon
-            .start(&self.host, &self.start_cmd(), START_TIMEOUT)
+            .wait_running(START_TIMEOUT)
             .with_context(|| self.error_log())?;
         let port = self.listen.port();
         wait_until(

@@ -6,10 +6,12 @@
 //! them down before the next one. Nothing here asserts a time: the numbers
 //! are reported as measured.
 
+mod cgroup;
 mod common;
 mod cost;
 mod failover;
 mod false_takeover;
+mod health;
 mod hostile;
 mod lag;
 mod table;
@@ -32,7 +34,7 @@ pub struct Args {
     /// Which benchmark to run (default: all of them).
     #[arg(value_enum)]
     pub which: Option<Which>,
-    /// Runs per cell at adverts shorter than 0.5 s (0.1 s, 0.01 s).
+    /// Runs per cell at adverts shorter than 0.5 s (0.1 s, 0.01 s); health: runs per reaction cell (2 with --quick).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub runs: u16,
     /// Runs per cell at adverts of 0.5 s and longer, where one run takes ~12 s at 1 s [default: the smaller of --runs and 3].
@@ -41,8 +43,8 @@ pub struct Args {
     /// Advert intervals in seconds, comma-separated, VRRPv3 (0.01 to 40.95); lag uses those below 0.5 s.
     #[arg(long, value_delimiter = ',', default_values_t = [1.0, 0.1, 0.01])]
     pub intervals: Vec<f64>,
-    /// cost, lag, hostile: only these daemons (for quick iterations; the ratios need
-    /// keepalived and ha-xdp) [default: all three].
+    /// cost, lag, hostile, health: only these daemons (for quick iterations; the ratios need
+    /// keepalived and ha-xdp) [default: all three; health: ha-xdp and keepalived].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub daemons: Vec<common::Impl>,
     /// Faults to inject [default: all].
@@ -52,10 +54,11 @@ pub struct Args {
     /// client saw; hostile: print each daemon's state transitions.
     #[arg(long)]
     pub trace: bool,
-    /// cost: seconds of steady state measured per cell [default: 20, 5 with --quick].
+    /// cost: seconds of steady state measured per cell [default: 20, 5 with --quick];
+    /// health's cost phase: [default: 30, 10 with --quick].
     #[arg(long, value_parser = parse_secs)]
     pub window: Option<f64>,
-    /// cost, lag, false-takeover, hostile: shorter windows and fewer runs, to check that everything works.
+    /// cost, lag, false-takeover, hostile, health: shorter windows and fewer runs, to check that everything works.
     #[arg(long)]
     pub quick: bool,
     /// cost: instances per node, comma-separated.
@@ -100,6 +103,8 @@ pub enum Which {
     FalseTakeover,
     /// A stranger's spoofed adverts (lower priority at 1000/s, then priority 0): re-announcements, transitions, probes lost.
     Hostile,
+    /// Health checks: nginx dies → backup serves (vrrp_script, weight 0 and negative), and the CPU of 50 checks/s.
+    Health,
 }
 
 /// Runs the chosen benchmarks (setup and build have run).
@@ -125,6 +130,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     if all || args.which == Some(Which::Hostile) {
         hostile::run(&args)?;
+    }
+    if all || args.which == Some(Which::Health) {
+        health::run(&args)?;
     }
     Ok(())
 }
