@@ -271,6 +271,11 @@ impl Mariadb {
             .command("mariadb-install-db")
             .args(["--no-defaults", "--user=root"])
             .arg(format!("--datadir={}", data.display()))
+            // Its own temporary directory: a starting server deletes every
+            // `#sql*` file in its tmpdir (`mysql_rm_tmp_tables`), so two
+            // installs sharing /tmp break each other's system tables
+            // ("Unknown table 'mysql.tmp_user_sys'").
+            .arg(format!("--tmpdir={}", self.dir.join("tmp").display()))
             .args([
                 // root@localhost without password (and via the socket as root):
                 // the harness logs in as `ha` anyway.
