@@ -1,10 +1,11 @@
-//! `cargo xtask demo`: what `ha` does, in about fifteen seconds.
+//! `cargo xtask demo`: what `ha` does, in about twenty seconds.
 //!
 //! Two nodes and a client in network namespaces (hatest), `ha` on both nodes
 //! with the keepalived.conf a user would write (VRRPv3, 0.1 s adverts,
 //! priorities 200/100). The client pings the VIP every 5 ms and captures its
 //! wire while the master is killed (kill -9) and comes back, loses its link
-//! and gets it back, and finally hands over with SIGTERM. Then a timeline:
+//! and gets it back, fails its health check (`vrrp_script`) and passes it
+//! again, and finally hands over with SIGTERM. Then a timeline:
 //! node states (polled from ha's status files every 5 ms), what the client's
 //! wire showed (adverts, gratuitous ARP, whom the client sent to and who
 //! answered), and every run of lost pings; and a summary per step.
@@ -31,7 +32,7 @@ const PROBE: Duration = Duration::from_millis(5);
 /// How often node states are read.
 const POLL: Duration = Duration::from_millis(5);
 /// Length of the scripted part.
-const SCENARIO: Duration = Duration::from_millis(10_800);
+const SCENARIO: Duration = Duration::from_millis(15_800);
 /// Gratuitous ARPs closer together than this are one burst.
 const BURST_GAP: Duration = Duration::from_millis(300);
 
@@ -42,15 +43,19 @@ enum Step {
     Restart,
     LinkDown,
     LinkUp,
+    CheckFails,
+    CheckPasses,
     Sigterm,
 }
 
-const SCRIPT: [(f64, Step); 5] = [
+const SCRIPT: [(f64, Step); 7] = [
     (1.0, Step::Kill9),
     (3.0, Step::Restart),
     (5.0, Step::LinkDown),
     (7.0, Step::LinkUp),
-    (9.0, Step::Sigterm),
+    (9.0, Step::CheckFails),
+    (11.5, Step::CheckPasses),
+    (14.0, Step::Sigterm),
 ];
 
 impl Step {
@@ -60,6 +65,8 @@ impl Step {
             Step::Restart => "start ha on node1 again",
             Step::LinkDown => "link down on node1 (the master)",
             Step::LinkUp => "link up on node1",
+            Step::CheckFails => "node1's check fails (the master)",
+            Step::CheckPasses => "node1's check passes again",
             Step::Sigterm => "SIGTERM to ha on node1 (the master)",
         }
     }
@@ -67,8 +74,8 @@ impl Step {
     /// Index of the node that should be master afterwards.
     fn new_master(self) -> usize {
         match self {
-            Step::Kill9 | Step::LinkDown | Step::Sigterm => 1,
-            Step::Restart | Step::LinkUp => 0,
+            Step::Kill9 | Step::LinkDown | Step::CheckFails | Step::Sigterm => 1,
+            Step::Restart | Step::LinkUp | Step::CheckPasses => 0,
         }
     }
 }
@@ -119,6 +126,24 @@ fn demo(topo: &Topology) -> Result<()> {
     let vip = topo.subnet().vip4(0);
     let mut group = Group::v3(VRID, IpAddr::V4(vip), 24);
     group.advert_int = ADVERT;
+    // The service each node checks: a file that says it is up. Removing
+    // node1's fails its check (weight 0: FAULT, the VIP moves).
+    let flags = hatest::TempDir::new("demo")?;
+    let flag = |i: usize| flags.path().join(format!("node{}-service-up", i + 1));
+    for i in 0..2 {
+        std::fs::write(flag(i), "")?;
+    }
+    group.extra = "  track_script {\n    chk_service\n  }\n".into();
+    let with_check = |i: usize, conf: String| {
+        conf.replacen(
+            "vrrp_instance",
+            &format!(
+                "vrrp_script chk_service {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n}}\n\nvrrp_instance",
+                flag(i).display()
+            ),
+            1,
+        )
+    };
 
     println!(
         "ha demo: two nodes and a client on one bridge, in network namespaces {}-*",
@@ -147,12 +172,12 @@ fn demo(topo: &Topology) -> Result<()> {
     );
     println!("  Both nodes read the same keepalived.conf; node1's is:");
     println!();
-    for line in group.keepalived_conf(n1, PRIORITIES[0]).lines() {
+    for line in with_check(0, group.keepalived_conf(n1, PRIORITIES[0])).lines() {
         println!("      {line}");
     }
     println!();
 
-    let conf = |i: usize| group.keepalived_conf(&nodes[i], PRIORITIES[i]);
+    let conf = |i: usize| with_check(i, group.keepalived_conf(&nodes[i], PRIORITIES[i]));
     let mut daemons: [Option<Daemon>; 2] = [
         Some(Daemon::ha(n1, "ha", &conf(0))?),
         Some(Daemon::ha(n2, "ha2", &conf(1))?),
@@ -198,7 +223,16 @@ fn demo(topo: &Topology) -> Result<()> {
             .iter()
             .map(|n| s.spawn(|| watch_vip(&n.ns, vip, &stop_watch)))
             .collect();
-        let script = run_script(nodes, &conf, &mut daemons, start, &mut events, &mut done);
+        let node1_flag = flag(0);
+        let script = run_script(
+            nodes,
+            &conf,
+            &node1_flag,
+            &mut daemons,
+            start,
+            &mut events,
+            &mut done,
+        );
         let report = ping
             .join()
             .map_err(|_| anyhow!("the ping thread panicked"))?;
@@ -254,6 +288,7 @@ fn demo(topo: &Topology) -> Result<()> {
 fn run_script(
     nodes: &[Host],
     conf: &dyn Fn(usize) -> String,
+    flag: &std::path::Path,
     daemons: &mut [Option<Daemon>; 2],
     start: Instant,
     events: &mut Vec<Event>,
@@ -270,7 +305,7 @@ fn run_script(
             && start.elapsed() >= Duration::from_secs_f64(at)
         {
             next += 1;
-            let when = act(step, nodes, conf, daemons, &mut live, &mut restarts)?;
+            let when = act(step, nodes, conf, flag, daemons, &mut live, &mut restarts)?;
             events.push(Event {
                 at: when,
                 who: "demo".into(),
@@ -321,6 +356,7 @@ fn act(
     step: Step,
     nodes: &[Host],
     conf: &dyn Fn(usize) -> String,
+    flag: &std::path::Path,
     daemons: &mut [Option<Daemon>; 2],
     live: &mut [bool; 2],
     restarts: &mut u32,
@@ -343,6 +379,16 @@ fn act(
         }
         Step::LinkDown => hatest::fault::set_link(&nodes[0], false)?,
         Step::LinkUp => hatest::fault::set_link(&nodes[0], true)?,
+        Step::CheckFails => {
+            let at = SystemTime::now();
+            std::fs::remove_file(flag)?;
+            at
+        }
+        Step::CheckPasses => {
+            let at = SystemTime::now();
+            std::fs::write(flag, "")?;
+            at
+        }
         Step::Sigterm => {
             let at = SystemTime::now();
             d1()?.terminate()?;
@@ -691,6 +737,11 @@ fn print_summary(
     println!(
         "  SIGTERM is make-before-break: node1 advertises priority 0 but keeps the VIP until it hears\n  \
          node2 as master, then removes it and exits."
+    );
+    println!(
+        "  A failed check (`vrrp_script`, every 1 s, weight 0) is seen at the check's next run:\n  \
+         node1 goes to FAULT, advertises priority 0, and node2 takes over after Skew_Time. When\n  \
+         it passes again node1 starts as backup and preempts after Master_Down_Interval."
     );
     println!();
 }
