@@ -29,7 +29,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn sh(script: &str) -> Command {
-    Command::new(["/bin/sh", "-c", script.into()])
+    Command::new(["/bin/sh", "-c", script])
 }
 
 fn check(name: &str, probe: Probe, interval_ms: u64, rise: u32, fall: u32) -> Check {
