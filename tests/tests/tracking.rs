@@ -18,6 +18,22 @@ fn pair() -> Pair {
     Pair::new("trk", 51)
 }
 
+/// [`pair`] with `top` and `extra` on node 1 only: what tracks something
+/// on the master.
+fn on_first(
+    run: Run,
+    topo: &Topology,
+    top: impl Into<String>,
+    extra: impl Into<String>,
+) -> Result<Vec<Daemon>> {
+    Pair {
+        top: only_first(top),
+        extra: only_first(extra),
+        ..pair()
+    }
+    .start(run, topo)
+}
+
 fn logs(d: &[Daemon]) -> String {
     hatest::logs(d.iter())
 }
@@ -96,17 +112,15 @@ fn negative_weight_hands_over_without_fault() -> Result<()> {
     let s = Scratch::new(&topo, "neg")?;
     let flag = s.path("healthy");
     fs::write(&flag, "")?;
-    let top = only_first(format!(
-        "vrrp_script chk {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  weight -150\n}}\n",
-        flag.display()
-    ));
-    let extra = only_first("  track_script {\n    chk\n  }\n");
-    let d = Pair {
-        top,
-        extra,
-        ..pair()
-    }
-    .start(Run::Ha, &topo)?;
+    let d = on_first(
+        Run::Ha,
+        &topo,
+        format!(
+            "vrrp_script chk {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  weight -150\n}}\n",
+            flag.display()
+        ),
+        "  track_script {\n    chk\n  }\n",
+    )?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
@@ -136,17 +150,15 @@ fn flapping_check_does_not_move_the_vip() -> Result<()> {
             c = counter.display()
         ),
     )?;
-    let top = only_first(format!(
-        "vrrp_script flap {{\n  script {}\n  interval 0.5\n  rise 2\n  fall 2\n}}\n",
-        flap.display()
-    ));
-    let extra = only_first("  track_script {\n    flap\n  }\n");
-    let d = Pair {
-        top,
-        extra,
-        ..pair()
-    }
-    .start(Run::Ha, &topo)?;
+    let d = on_first(
+        Run::Ha,
+        &topo,
+        format!(
+            "vrrp_script flap {{\n  script {}\n  interval 0.5\n  rise 2\n  fall 2\n}}\n",
+            flap.display()
+        ),
+        "  track_script {\n    flap\n  }\n",
+    )?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
@@ -172,17 +184,15 @@ fn hanging_script_is_killed_and_fails() -> Result<()> {
     let topo = Topology::builder().nodes(2).build()?;
     let s = Scratch::new(&topo, "hang")?;
     let hang = s.script("hang.sh", "sleep 6173 & sleep 6173")?;
-    let top = only_first(format!(
-        "vrrp_script hang {{\n  script {}\n  interval 1\n  timeout 1\n}}\n",
-        hang.display()
-    ));
-    let extra = only_first("  track_script {\n    hang\n  }\n");
-    let mut d = Pair {
-        top,
-        extra,
-        ..pair()
-    }
-    .start(Run::Ha, &topo)?;
+    let mut d = on_first(
+        Run::Ha,
+        &topo,
+        format!(
+            "vrrp_script hang {{\n  script {}\n  interval 1\n  timeout 1\n}}\n",
+            hang.display()
+        ),
+        "  track_script {\n    hang\n  }\n",
+    )?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     // Never healthy: node 2 holds the VIP, node 1 is in FAULT.
@@ -654,14 +664,12 @@ fn tracked_process_faults_the_master() -> Result<()> {
     fs::copy("/bin/sleep", &exe)?;
     let spawn = || std::process::Command::new(&exe).arg("600").spawn();
     let mut proc = spawn()?;
-    let top = only_first(format!("vrrp_track_process svc {{\n  process {name}\n}}\n"));
-    let extra = only_first("  track_process {\n    svc\n  }\n");
-    let d = Pair {
-        top,
-        extra,
-        ..pair()
-    }
-    .start(Run::Ha, &topo)?;
+    let d = on_first(
+        Run::Ha,
+        &topo,
+        format!("vrrp_track_process svc {{\n  process {name}\n}}\n"),
+        "  track_process {\n    svc\n  }\n",
+    )?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     let result = (|| -> Result<()> {
