@@ -33,11 +33,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn cmd(argv: &[&str]) -> Command {
-    Command {
-        argv: argv.iter().map(ToString::to_string).collect(),
-        user: None,
-        group: None,
-    }
+    Command::new(argv.iter().copied())
 }
 
 fn track(name: &str) -> TrackRef {

@@ -18,11 +18,7 @@ use ha::config::{
 };
 
 fn cmd(argv: &[&str]) -> Command {
-    Command {
-        argv: argv.iter().map(ToString::to_string).collect(),
-        user: None,
-        group: None,
-    }
+    Command::new(argv.iter().copied())
 }
 
 fn data(rel: &str) -> PathBuf {

@@ -29,11 +29,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn sh(script: &str) -> Command {
-    Command {
-        argv: vec!["/bin/sh".into(), "-c".into(), script.into()],
-        user: None,
-        group: None,
-    }
+    Command::new(["/bin/sh", "-c", script])
 }
 
 fn check(name: &str, probe: Probe, interval_ms: u64, rise: u32, fall: u32) -> Check {

@@ -18,6 +18,10 @@
 //! loop-mounted filesystem, each under a [`TempDir`]) live in [`services`];
 //! [`Host::http_get`] is the client's bounded web probe.
 //!
+//! The keepalived-syntax scenarios share their scaffolding through
+//! [`scenario`]: which daemon runs ([`scenario::Run`]), a two-node group
+//! ([`scenario::Pair`]), scratch scripts and the VIP-holder wait.
+//!
 //! Tests that need root call [`require_root`] first and carry
 //! `#[ignore = "needs root: run by cargo xtask test"]`, so a plain
 //! `cargo test` skips them and `cargo xtask test` runs them with `--ignored`.
@@ -57,6 +61,7 @@ pub mod netns;
 pub mod pins;
 pub mod probe;
 pub mod process;
+pub mod scenario;
 pub mod services;
 pub mod stranger;
 mod topology;

@@ -10,23 +10,8 @@
 use std::{net::Ipv4Addr, time::Duration};
 
 use anyhow::{Context, Result, ensure};
-use hatest::{Daemon, Group, Host, Topology, require_root, wait_until};
-
-/// Which daemon runs a scenario.
-#[derive(Clone, Copy, Debug)]
-enum Run {
-    Ha,
-    HaSocket,
-    Keepalived,
-}
-
-fn start(run: Run, host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
-    match run {
-        Run::Ha => Daemon::ha(host, tag, conf),
-        Run::HaSocket => Daemon::ha_with(host, tag, conf, &["--datapath", "socket"]),
-        Run::Keepalived => Daemon::keepalived(host, tag, conf),
-    }
-}
+use hatest::scenario::{Pair, Run, both};
+use hatest::{Daemon, Host, Topology, require_root, wait_until};
 
 /// `ip route show table all` and `ip rule show` (both families) of `host`.
 fn routing(host: &Host) -> Result<String> {
@@ -101,19 +86,13 @@ fn virtual_routes_follow_the_vip(run: Run) -> Result<()> {
     let topo = Topology::builder().nodes(2).build()?;
     let vip = topo.subnet().vip4(0);
     let client = topo.client().ipv4;
-    let mut d = Vec::new();
-    for (i, node) in topo.nodes().iter().enumerate() {
-        let mut g = Group::v3(51, vip.into(), 24);
-        g.extra = format!(
+    let d = Pair {
+        extra: both(format!(
             "  virtual_routes {{\n    blackhole 198.19.241.0/24\n    198.19.242.0/24 via {client}\n  }}\n  virtual_rules {{\n    from {vip} table 100\n  }}\n"
-        );
-        d.push(start(
-            run,
-            node,
-            "rt",
-            &g.keepalived_conf(node, [200, 100][i]),
-        )?);
+        )),
+        ..Pair::new("rt", 51)
     }
+    .start(run, &topo)?;
     let lines = virtual_lines(vip, client);
     let logs = |d: &[Daemon]| hatest::logs(d.iter());
     wait_until("VIP on node 1", Duration::from_secs(8), || {
@@ -163,12 +142,11 @@ fn static_routes_on_every_node(run: Run) -> Result<()> {
     let topo = Topology::builder().nodes(2).build()?;
     let vip = topo.subnet().vip4(0);
     let top = "static_routes {\n  blackhole 198.19.243.0/24\n}\nstatic_rules {\n  to 198.19.244.0/24 table 101\n}\n";
-    let mut d = Vec::new();
-    for (i, node) in topo.nodes().iter().enumerate() {
-        let g = Group::v3(52, vip.into(), 24);
-        let conf = format!("{top}{}", g.keepalived_conf(node, [200, 100][i]));
-        d.push(start(run, node, "st", &conf)?);
+    let d = Pair {
+        top: both(top),
+        ..Pair::new("st", 52)
     }
+    .start(run, &topo)?;
     let lines = [
         "blackhole 198.19.243.0/24".to_string(),
         "to 198.19.244.0/24 lookup 101".to_string(),

@@ -24,52 +24,14 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail, ensure};
+use hatest::scenario::{wait_vip_on, write_script as script};
 use hatest::services::{LoopFs, Mariadb, Nginx};
 use hatest::{Daemon, HttpGet, TempDir, Topology, require_root, wait_until};
 
 const ANY4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
-/// Writes an executable shell script.
-fn script(path: &Path, body: &str) -> Result<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::write(path, format!("#!/bin/sh\n{body}"))
-        .with_context(|| format!("writing {}", path.display()))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755))?;
-    Ok(path.to_path_buf())
-}
-
 fn logs(d: &[&Daemon]) -> String {
     hatest::logs(d.iter().copied())
-}
-
-/// Waits until node `holder` has the VIP and no other node does, and the
-/// client's ARP for it is answered by `holder` alone.
-fn wait_vip_on(
-    topo: &Topology,
-    holder: usize,
-    vip: Ipv4Addr,
-    within: Duration,
-    logs: &dyn Fn() -> String,
-) -> Result<()> {
-    let nodes = topo.nodes();
-    wait_until(&format!("VIP on node {}", holder + 1), within, || {
-        let mut ok = nodes[holder].has_address(vip)?;
-        for (i, n) in nodes.iter().enumerate() {
-            if i != holder {
-                ok &= !n.has_address(vip)?;
-            }
-        }
-        Ok(ok)
-    })
-    .with_context(logs)?;
-    let arp = topo.client().arping(vip, 3, Duration::from_millis(50))?;
-    ensure!(
-        arp.answered_only_by(nodes[holder].mac()),
-        "ARP for {vip} not answered by node {} alone: {arp:?}\n{}",
-        holder + 1,
-        logs()
-    );
-    Ok(())
 }
 
 /// Polls `http://VIP/` from the client until it serves `body` (bounded);

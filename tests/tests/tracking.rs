@@ -7,114 +7,31 @@
 //! What is asserted is what a user sees: who holds the VIP, who answers the
 //! client's ARP, what the scripts were called with and in which order.
 
-use std::{
-    fs,
-    net::Ipv4Addr,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{fs, path::PathBuf, time::Duration};
 
 use anyhow::{Context, Result, ensure};
+use hatest::scenario::{Pair, Run, Scratch, both, only_first, wait_vip_on, write_script};
 use hatest::{Daemon, Group, Host, Subnet, Topology, require_root, wait_until};
 
-/// A directory for one test's scripts and flag files, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(topo: &Topology, tag: &str) -> Result<Scratch> {
-        let dir = Path::new("/tmp").join(format!("{}-{tag}", topo.prefix()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir)?;
-        Ok(Scratch(dir))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// Writes an executable shell script.
-    fn script(&self, name: &str, body: &str) -> Result<PathBuf> {
-        use std::os::unix::fs::PermissionsExt;
-        let p = self.path(name);
-        fs::write(&p, format!("#!/bin/sh\n{body}\n"))?;
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o755))?;
-        Ok(p)
-    }
+/// The tracking scenarios' pair: VRID 51, priorities 200 / 100.
+fn pair() -> Pair {
+    Pair::new("trk", 51)
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Which daemon runs a scenario.
-#[derive(Clone, Copy, Debug)]
-enum Run {
-    /// `ha run` with default flags.
-    Ha,
-    /// `ha run --datapath socket`: the default's twin.
-    HaSocket,
-    /// keepalived 2.2.7.
-    Keepalived,
-}
-
-fn start(run: Run, host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
-    match run {
-        Run::Ha => Daemon::ha(host, tag, conf),
-        Run::HaSocket => Daemon::ha_with(host, tag, conf, &["--datapath", "socket"]),
-        Run::Keepalived => Daemon::keepalived(host, tag, conf),
-    }
-}
-
-/// Waits until `holder` has the VIP and the other does not, and the client's
-/// ARP for it is answered by `holder` alone.
-fn wait_vip_on(
-    topo: &Topology,
-    holder: usize,
-    vip: Ipv4Addr,
-    within: Duration,
-    logs: &dyn Fn() -> String,
-) -> Result<()> {
-    let nodes = topo.nodes();
-    wait_until(&format!("VIP on node {}", holder + 1), within, || {
-        let mut ok = nodes[holder].has_address(vip)?;
-        for (i, n) in nodes.iter().enumerate() {
-            if i != holder {
-                ok &= !n.has_address(vip)?;
-            }
-        }
-        Ok(ok)
-    })
-    .with_context(logs)?;
-    let arp = topo.client().arping(vip, 3, Duration::from_millis(50))?;
-    ensure!(
-        arp.answered_only_by(nodes[holder].mac()),
-        "ARP for {vip} not answered by node {} alone: {arp:?}\n{}",
-        holder + 1,
-        logs()
-    );
-    Ok(())
-}
-
-/// Two nodes with a v3 group at 0.1 s adverts whose instance block gets
-/// `extra(node index)` and whose file gets `top(node index)` before it.
-fn pair(
+/// [`pair`] with `top` and `extra` on node 1 only: what tracks something
+/// on the master.
+fn on_first(
     run: Run,
     topo: &Topology,
-    priorities: [u8; 2],
-    top: impl Fn(usize) -> String,
-    extra: impl Fn(usize) -> String,
+    top: impl Into<String>,
+    extra: impl Into<String>,
 ) -> Result<Vec<Daemon>> {
-    let vip = topo.subnet().vip4(0);
-    let mut out = Vec::new();
-    for (i, node) in topo.nodes().iter().enumerate() {
-        let mut g = Group::v3(51, vip.into(), 24);
-        g.extra = extra(i);
-        let conf = format!("{}{}", top(i), g.keepalived_conf(node, priorities[i]));
-        out.push(start(run, node, "trk", &conf)?);
+    Pair {
+        top: only_first(top),
+        extra: only_first(extra),
+        ..pair()
     }
-    Ok(out)
+    .start(run, topo)
 }
 
 fn logs(d: &[Daemon]) -> String {
@@ -132,14 +49,17 @@ fn script_fault_moves_the_vip(run: Run) -> Result<()> {
     for i in 0..2 {
         fs::write(flag(i), "")?;
     }
-    let top = |i: usize| {
-        format!(
-            "vrrp_script chk_service {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  fall 2\n  rise 2\n}}\n",
-            flag(i).display()
-        )
-    };
-    let extra = |_| "  track_script {\n    chk_service\n  }\n".to_string();
-    let d = pair(run, &topo, [200, 100], top, extra)?;
+    let d = Pair {
+        top: [0, 1].map(|i| {
+            format!(
+                "vrrp_script chk_service {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  fall 2\n  rise 2\n}}\n",
+                flag(i).display()
+            )
+        }),
+        extra: both("  track_script {\n    chk_service\n  }\n"),
+        ..pair()
+    }
+    .start(run, &topo)?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
@@ -192,24 +112,15 @@ fn negative_weight_hands_over_without_fault() -> Result<()> {
     let s = Scratch::new(&topo, "neg")?;
     let flag = s.path("healthy");
     fs::write(&flag, "")?;
-    let top = |i: usize| {
-        if i == 0 {
-            format!(
-                "vrrp_script chk {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  weight -150\n}}\n",
-                flag.display()
-            )
-        } else {
-            String::new()
-        }
-    };
-    let extra = |i: usize| {
-        if i == 0 {
-            "  track_script {\n    chk\n  }\n".into()
-        } else {
-            String::new()
-        }
-    };
-    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let d = on_first(
+        Run::Ha,
+        &topo,
+        format!(
+            "vrrp_script chk {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  weight -150\n}}\n",
+            flag.display()
+        ),
+        "  track_script {\n    chk\n  }\n",
+    )?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
@@ -239,24 +150,15 @@ fn flapping_check_does_not_move_the_vip() -> Result<()> {
             c = counter.display()
         ),
     )?;
-    let top = |i: usize| {
-        if i == 0 {
-            format!(
-                "vrrp_script flap {{\n  script {}\n  interval 0.5\n  rise 2\n  fall 2\n}}\n",
-                flap.display()
-            )
-        } else {
-            String::new()
-        }
-    };
-    let extra = |i: usize| {
-        if i == 0 {
-            "  track_script {\n    flap\n  }\n".into()
-        } else {
-            String::new()
-        }
-    };
-    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let d = on_first(
+        Run::Ha,
+        &topo,
+        format!(
+            "vrrp_script flap {{\n  script {}\n  interval 0.5\n  rise 2\n  fall 2\n}}\n",
+            flap.display()
+        ),
+        "  track_script {\n    flap\n  }\n",
+    )?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
@@ -282,24 +184,15 @@ fn hanging_script_is_killed_and_fails() -> Result<()> {
     let topo = Topology::builder().nodes(2).build()?;
     let s = Scratch::new(&topo, "hang")?;
     let hang = s.script("hang.sh", "sleep 6173 & sleep 6173")?;
-    let top = |i: usize| {
-        if i == 0 {
-            format!(
-                "vrrp_script hang {{\n  script {}\n  interval 1\n  timeout 1\n}}\n",
-                hang.display()
-            )
-        } else {
-            String::new()
-        }
-    };
-    let extra = |i: usize| {
-        if i == 0 {
-            "  track_script {\n    hang\n  }\n".into()
-        } else {
-            String::new()
-        }
-    };
-    let mut d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let mut d = on_first(
+        Run::Ha,
+        &topo,
+        format!(
+            "vrrp_script hang {{\n  script {}\n  interval 1\n  timeout 1\n}}\n",
+            hang.display()
+        ),
+        "  track_script {\n    hang\n  }\n",
+    )?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     // Never healthy: node 2 holds the VIP, node 1 is in FAULT.
@@ -343,14 +236,8 @@ fn tracked_interface_faults(run: Run) -> Result<()> {
     )?;
     n1.run_ok("ip", ["link", "set", &a, "up"])?;
     n1.run_ok("ip", ["link", "set", &b, "up"])?;
-    let extra = |i: usize| {
-        if i == 0 {
-            format!("  track_interface {{\n    {a}\n  }}\n")
-        } else {
-            String::new()
-        }
-    };
-    let d = pair(run, &topo, [200, 100], |_| String::new(), extra)?;
+    let extra = only_first(format!("  track_interface {{\n    {a}\n  }}\n"));
+    let d = Pair { extra, ..pair() }.start(run, &topo)?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
@@ -389,24 +276,18 @@ fn tracked_file_changes_priority(run: Run) -> Result<()> {
     let s = Scratch::new(&topo, "file")?;
     let file = s.path("prio");
     fs::write(&file, "0\n")?;
-    let top = |i: usize| {
-        if i == 0 {
-            format!(
-                "track_file prio {{\n  file {}\n  weight 1\n}}\n",
-                file.display()
-            )
-        } else {
-            String::new()
-        }
-    };
-    let extra = |i: usize| {
-        if i == 0 {
-            "  track_file {\n    prio\n  }\n".into()
-        } else {
-            String::new()
-        }
-    };
-    let d = pair(run, &topo, [200, 150], top, extra)?;
+    let top = only_first(format!(
+        "track_file prio {{\n  file {}\n  weight 1\n}}\n",
+        file.display()
+    ));
+    let extra = only_first("  track_file {\n    prio\n  }\n");
+    let d = Pair {
+        top,
+        extra,
+        priorities: [200, 150],
+        ..pair()
+    }
+    .start(run, &topo)?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
@@ -489,8 +370,8 @@ fn sync_group_moves_together(run: Run) -> Result<()> {
         )
     };
     let d = vec![
-        start(run, n1, "sync", &conf(0, n1, 200))?,
-        start(run, n2, "sync", &conf(1, n2, 100))?,
+        run.start(n1, "sync", &conf(0, n1, 200))?,
+        run.start(n2, "sync", &conf(1, n2, 100))?,
     ];
     let l = || logs(&d);
     let both_on = |holder: &Host, other: &Host| -> Result<bool> {
@@ -563,34 +444,27 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
         rec("notify")?,
     );
     let fifo = s.path("fifo");
-    let top = |i: usize| {
-        if i == 0 {
-            format!(
-                "global_defs {{\n  notify_fifo {}\n}}\nvrrp_script chk {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n}}\n",
-                fifo.display(),
-                flag.display()
-            )
-        } else {
-            String::new()
-        }
-    };
-    let extra = |i: usize| {
-        if i == 0 {
-            format!(
-                "  track_script {{\n    chk\n  }}\n  notify_master {}\n  notify_backup {}\n  notify_fault {}\n  notify_stop {}\n  notify {}\n",
-                master.display(),
-                backup.display(),
-                fault.display(),
-                stop.display(),
-                any.display()
-            )
-        } else {
-            String::new()
-        }
-    };
+    let top = only_first(format!(
+        "global_defs {{\n  notify_fifo {}\n}}\nvrrp_script chk {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n}}\n",
+        fifo.display(),
+        flag.display()
+    ));
+    let extra = only_first(format!(
+        "  track_script {{\n    chk\n  }}\n  notify_master {}\n  notify_backup {}\n  notify_fault {}\n  notify_stop {}\n  notify {}\n",
+        master.display(),
+        backup.display(),
+        fault.display(),
+        stop.display(),
+        any.display()
+    ));
     // A reader on the FIFO from the start (ha creates it).
     let fifo_lines = s.path("fifo.lines");
-    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let d = Pair {
+        top,
+        extra,
+        ..pair()
+    }
+    .start(Run::Ha, &topo)?;
     wait_until("the FIFO", Duration::from_secs(5), || Ok(fifo.exists()))?;
     let reader = {
         let (fifo, out) = (fifo.clone(), fifo_lines.clone());
@@ -682,34 +556,18 @@ fn insecure_script_is_refused() -> Result<()> {
     let open_dir = s.path("open");
     fs::create_dir(&open_dir)?;
     fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o777))?;
-    let script = open_dir.join("check.sh");
-    fs::write(&script, "#!/bin/sh\nexit 1\n")?;
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755))?;
-    let top = |i: usize| {
-        if i == 0 {
-            format!(
-                "global_defs {{\n  enable_script_security\n}}\nvrrp_script chk {{\n  script {}\n  interval 1\n}}\n",
-                script.display()
-            )
-        } else {
-            String::new()
-        }
-    };
-    let extra = |i: usize| {
-        if i == 0 {
-            "  track_script {\n    chk\n  }\n".into()
-        } else {
-            String::new()
-        }
+    let script = write_script(&open_dir.join("check.sh"), "exit 1")?;
+    let p = Pair {
+        top: only_first(format!(
+            "global_defs {{\n  enable_script_security\n}}\nvrrp_script chk {{\n  script {}\n  interval 1\n}}\n",
+            script.display()
+        )),
+        extra: only_first("  track_script {\n    chk\n  }\n"),
+        ..pair()
     };
     // check-config refuses the file and says why.
-    let mut g = Group::v3(51, topo.subnet().vip4(0).into(), 24);
-    g.extra = extra(0);
     let conf = s.path("check.conf");
-    fs::write(
-        &conf,
-        format!("{}{}", top(0), g.keepalived_conf(&topo.nodes()[0], 200)),
-    )?;
+    fs::write(&conf, p.conf(&topo, 0))?;
     let out = std::process::Command::new(hatest::ha_bin()?)
         .arg("check-config")
         .arg(&conf)
@@ -718,7 +576,7 @@ fn insecure_script_is_refused() -> Result<()> {
     ensure!(!out.status.success(), "check-config accepted it: {err}");
     ensure!(err.contains(&*open_dir.to_string_lossy()), "{err}");
     // ha run starts, without the script.
-    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let d = p.start(Run::Ha, &topo)?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     wait_vip_on(&topo, 0, vip, Duration::from_secs(8), &l)?;
@@ -806,21 +664,12 @@ fn tracked_process_faults_the_master() -> Result<()> {
     fs::copy("/bin/sleep", &exe)?;
     let spawn = || std::process::Command::new(&exe).arg("600").spawn();
     let mut proc = spawn()?;
-    let top = |i: usize| {
-        if i == 0 {
-            format!("vrrp_track_process svc {{\n  process {name}\n}}\n")
-        } else {
-            String::new()
-        }
-    };
-    let extra = |i: usize| {
-        if i == 0 {
-            "  track_process {\n    svc\n  }\n".into()
-        } else {
-            String::new()
-        }
-    };
-    let d = pair(Run::Ha, &topo, [200, 100], top, extra)?;
+    let d = on_first(
+        Run::Ha,
+        &topo,
+        format!("vrrp_track_process svc {{\n  process {name}\n}}\n"),
+        "  track_process {\n    svc\n  }\n",
+    )?;
     let vip = topo.subnet().vip4(0);
     let l = || logs(&d);
     let result = (|| -> Result<()> {

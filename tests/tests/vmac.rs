@@ -8,23 +8,8 @@
 use std::{net::Ipv4Addr, time::Duration};
 
 use anyhow::{Context, Result, ensure};
+use hatest::scenario::{Pair, Run, both};
 use hatest::{Daemon, Group, Host, Mac, Topology, require_root, wait_until};
-
-/// Which daemon runs a scenario.
-#[derive(Clone, Copy, Debug)]
-enum Run {
-    Ha,
-    HaSocket,
-    Keepalived,
-}
-
-fn start(run: Run, host: &Host, tag: &str, conf: &str) -> Result<Daemon> {
-    match run {
-        Run::Ha => Daemon::ha(host, tag, conf),
-        Run::HaSocket => Daemon::ha_with(host, tag, conf, &["--datapath", "socket"]),
-        Run::Keepalived => Daemon::keepalived(host, tag, conf),
-    }
-}
 
 const VRID: u8 = 51;
 /// keepalived's default VMAC name.
@@ -87,17 +72,11 @@ fn vmac_failover(run: Run) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let vip = topo.subnet().vip4(0);
-    let mut d = Vec::new();
-    for (i, node) in topo.nodes().iter().enumerate() {
-        let mut g = Group::v3(VRID, vip.into(), 24);
-        g.extra = "  use_vmac\n".into();
-        d.push(start(
-            run,
-            node,
-            "vmac",
-            &g.keepalived_conf(node, [200, 100][i]),
-        )?);
+    let d = Pair {
+        extra: both("  use_vmac\n"),
+        ..Pair::new("vmac", VRID)
     }
+    .start(run, &topo)?;
     let logs = |d: &[Daemon]| hatest::logs(d.iter());
     wait_vip_on_vmac(&topo, 0, vip, &|| logs(&d))?;
     // Both nodes have their VMAC (the backup's holds nothing).
@@ -176,17 +155,11 @@ fn vmac_xmit_base(run: Run) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let vip = topo.subnet().vip4(0);
-    let mut d = Vec::new();
-    for (i, node) in topo.nodes().iter().enumerate() {
-        let mut g = Group::v3(VRID, vip.into(), 24);
-        g.extra = "  use_vmac\n  vmac_xmit_base\n".into();
-        d.push(start(
-            run,
-            node,
-            "xb",
-            &g.keepalived_conf(node, [200, 100][i]),
-        )?);
+    let d = Pair {
+        extra: both("  use_vmac\n  vmac_xmit_base\n"),
+        ..Pair::new("xb", VRID)
     }
+    .start(run, &topo)?;
     let logs = |d: &[Daemon]| hatest::logs(d.iter());
     wait_vip_on_vmac(&topo, 0, vip, &|| logs(&d))?;
     d[0].terminate()?;

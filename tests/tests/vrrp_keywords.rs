@@ -5,20 +5,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
+use hatest::scenario::Run;
 use hatest::{Daemon, Group, Topology, require_root, wait_until};
-
-#[derive(Clone, Copy, Debug)]
-enum Run {
-    Ha,
-    Keepalived,
-}
-
-fn start(run: Run, host: &hatest::Host, conf: &str) -> Result<Daemon> {
-    match run {
-        Run::Ha => Daemon::ha(host, "kw", conf),
-        Run::Keepalived => Daemon::keepalived(host, "kw", conf),
-    }
-}
 
 /// With `dont_track_primary`, the master whose cable is pulled (no carrier;
 /// keepalived's "interface fault") stays master and keeps its VIP; without
@@ -32,7 +20,7 @@ fn pulled_cable(run: Run, dont_track: bool) -> Result<()> {
     if dont_track {
         g.extra = "  dont_track_primary\n".into();
     }
-    let d = start(run, n1, &g.keepalived_conf(n1, 200))?;
+    let d = run.start(n1, "kw", &g.keepalived_conf(n1, 200))?;
     wait_until("VIP on node 1", Duration::from_secs(5), || {
         n1.has_address(vip)
     })

@@ -14,6 +14,7 @@
 //! the keepalived reader bounds includes, lines and nesting.
 
 mod detect;
+mod duration_serde;
 pub mod error;
 mod keepalived;
 pub mod model;

@@ -15,6 +15,8 @@ use std::{fmt, net::IpAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+use super::duration_serde::{micros, millis};
+
 pub use super::route::{Prefix, Route, RouteKind, Rule};
 pub use super::service::{
     Check, Checker, Command, Notify, NotifyFifo, ParamMatch, Probe, RealServer, SyncGroup,
@@ -455,36 +457,4 @@ fn is_false(b: &bool) -> bool {
 
 fn yes() -> bool {
     true
-}
-
-/// Serde for a [`Duration`] as a whole number of milliseconds.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        // TOML integers are i64; no configured delay comes near the limit.
-        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        s.serialize_i64(ms)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
-}
-
-/// Serde for a [`Duration`] as a whole number of microseconds.
-mod micros {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_micros)
-    }
 }

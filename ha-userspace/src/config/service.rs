@@ -17,6 +17,8 @@ use std::{net::IpAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+use super::duration_serde::{millis, opt_millis};
+
 /// A program to run, split into its arguments the way keepalived splits a
 /// script line (no shell unless the line names one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,18 @@ pub struct Command {
     /// Run with this group; `None`: the user's primary group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+}
+
+impl Command {
+    /// `argv` run as the default user and group (the global `script_user`,
+    /// else root).
+    pub fn new<S: Into<String>>(argv: impl IntoIterator<Item = S>) -> Command {
+        Command {
+            argv: argv.into_iter().map(Into::into).collect(),
+            user: None,
+            group: None,
+        }
+    }
 }
 
 /// A named pass/fail check (keepalived's `vrrp_script`, or a built-in probe).
@@ -500,37 +514,4 @@ fn is_zero(n: &i32) -> bool {
 }
 fn is_false(b: &bool) -> bool {
     !*b
-}
-
-/// Serde for a [`Duration`] as a whole number of milliseconds.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
-}
-
-/// Serde for an optional [`Duration`] in milliseconds.
-mod opt_millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_i64(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Option::<u64>::deserialize(d).map(|o| o.map(Duration::from_millis))
-    }
 }

@@ -270,18 +270,10 @@ async fn read_some<R: tokio::io::AsyncRead + Unpin>(
 mod tests {
     use super::*;
 
-    fn cmd(argv: &[&str]) -> Command {
-        Command {
-            argv: argv.iter().map(ToString::to_string).collect(),
-            user: None,
-            group: None,
-        }
-    }
-
     #[tokio::test]
     async fn exit_codes_and_output() {
         let r = run(
-            &cmd(&["/bin/sh", "-c", "echo hi; exit 3"]),
+            &Command::new(["/bin/sh", "-c", "echo hi; exit 3"]),
             &[],
             Duration::from_secs(5),
         )
@@ -289,7 +281,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.outcome, Outcome::Exited(3));
         assert_eq!(r.output, "hi\n");
-        let r = run(&cmd(&["/bin/true"]), &[], Duration::from_secs(5))
+        let r = run(&Command::new(["/bin/true"]), &[], Duration::from_secs(5))
             .await
             .unwrap();
         assert!(r.outcome.success());
@@ -299,7 +291,7 @@ mod tests {
     async fn dropping_a_run_kills_its_group() {
         let marker = format!("sleep {}", 7000 + std::process::id() % 1000);
         let line = format!("{marker} & {marker}");
-        let c = cmd(&["/bin/sh", "-c", &line]);
+        let c = Command::new(["/bin/sh", "-c", &line]);
         let r = tokio::time::timeout(
             Duration::from_millis(300),
             run(&c, &[], Duration::from_secs(60)),
@@ -326,7 +318,7 @@ mod tests {
     async fn a_timeout_kills_the_group() {
         let t = std::time::Instant::now();
         let r = run(
-            &cmd(&["/bin/sh", "-c", "sleep 30 & sleep 30"]),
+            &Command::new(["/bin/sh", "-c", "sleep 30 & sleep 30"]),
             &[],
             Duration::from_millis(200),
         )
@@ -338,9 +330,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_program_is_an_error_naming_it() {
-        let e = run(&cmd(&["/nonexistent/x"]), &[], Duration::from_secs(1))
-            .await
-            .unwrap_err();
+        let e = run(
+            &Command::new(["/nonexistent/x"]),
+            &[],
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/x"), "{e}");
     }
 }

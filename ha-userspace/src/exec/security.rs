@@ -130,34 +130,26 @@ pub fn script_problems(loaded: &Loaded) -> Vec<ConfigError> {
 mod tests {
     use super::*;
 
-    fn cmd(argv: &[&str]) -> Command {
-        Command {
-            argv: argv.iter().map(ToString::to_string).collect(),
-            user: None,
-            group: None,
-        }
-    }
-
     fn check(c: &Command) -> Result<PathBuf, String> {
         check_program(c, false, &Runner::default())
     }
 
     #[test]
     fn path_lookup_and_missing_programs() {
-        assert!(check(&cmd(&["sh", "-c", "true"])).is_ok());
-        let e = check(&cmd(&["no-such-program-ha"])).unwrap_err();
+        assert!(check(&Command::new(["sh", "-c", "true"])).is_ok());
+        let e = check(&Command::new(["no-such-program-ha"])).unwrap_err();
         assert!(e.contains("not found in PATH"), "{e}");
-        let e = check(&cmd(&["/no/such/file"])).unwrap_err();
+        let e = check(&Command::new(["/no/such/file"])).unwrap_err();
         assert_eq!(e, "`/no/such/file` does not exist");
-        let e = check(&cmd(&["/tmp"])).unwrap_err();
+        let e = check(&Command::new(["/tmp"])).unwrap_err();
         assert!(e.contains("not a regular file"), "{e}");
-        let e = check(&cmd(&[""])).unwrap_err();
+        let e = check(&Command::new([""])).unwrap_err();
         assert!(e.contains("empty"), "{e}");
     }
 
     #[test]
     fn unknown_user_is_named_with_the_quoting_hint() {
-        let mut c = cmd(&["/bin/sh"]);
+        let mut c = Command::new(["/bin/sh"]);
         c.user = Some("ha-no-such-user-master".into());
         let e = check(&c).unwrap_err();
         assert!(

@@ -40,10 +40,15 @@ impl Drop for TempDir {
 /// Runs through `/bin/sh SCRIPT`: the script need not be executable, and a
 /// freshly written executable cannot fail with ETXTBSY.
 fn sh(script: &Path, args: &[&str]) -> Command {
-    let mut argv = vec!["/bin/sh".to_string(), script.display().to_string()];
-    argv.extend(args.iter().map(ToString::to_string));
-    Command {
-        argv,
+    let script = script.display().to_string();
+    Command::new(["/bin/sh", &script].into_iter().chain(args.iter().copied()))
+}
+
+/// A FIFO at `path` that ha creates, owned by root, with no reader script.
+fn fifo_at(path: &Path) -> NotifyFifo {
+    NotifyFifo {
+        path: path.to_path_buf(),
+        script: None,
         user: None,
         group: None,
     }
@@ -158,11 +163,7 @@ async fn a_hanging_script_is_killed_at_its_timeout_and_the_next_runs() {
     let dir = TempDir::new();
     let (script, log) = logger(&dir);
     let mut n = notify(Duration::from_millis(300));
-    n.master = Some(Command {
-        argv: vec!["/bin/sh".into(), "-c".into(), "sleep 30 & sleep 30".into()],
-        user: None,
-        group: None,
-    });
+    n.master = Some(Command::new(["/bin/sh", "-c", "sleep 30 & sleep 30"]));
     n.any = Some(sh(&script, &[]));
     let (notifier, task) = Notifier::instance("VI_1", &n, None);
     tokio::spawn(task);
@@ -184,11 +185,7 @@ async fn a_missing_script_is_skipped() {
     let dir = TempDir::new();
     let (script, log) = logger(&dir);
     let mut n = notify(Duration::from_secs(5));
-    n.backup = Some(Command {
-        argv: vec![dir.path("missing.sh").display().to_string()],
-        user: None,
-        group: None,
-    });
+    n.backup = Some(Command::new([dir.path("missing.sh").display().to_string()]));
     n.any = Some(sh(&script, &[]));
     let (notifier, task) = Notifier::instance("VI_1", &n, None);
     tokio::spawn(task);
@@ -239,13 +236,7 @@ fn read_fifo(path: PathBuf, n: usize) -> std::thread::JoinHandle<Vec<String>> {
 async fn the_fifo_gets_every_event_in_order() {
     let dir = TempDir::new();
     let path = dir.path("fifo");
-    let (fifo, writer) = Fifo::open(&NotifyFifo {
-        path: path.clone(),
-        script: None,
-        user: None,
-        group: None,
-    })
-    .unwrap();
+    let (fifo, writer) = Fifo::open(&fifo_at(&path)).unwrap();
     let writer = tokio::spawn(writer);
     let reader = read_fifo(path.clone(), 5);
     let (vi1, t1) = Notifier::instance("VI_1", &Notify::default(), Some(fifo.clone()));
@@ -285,13 +276,7 @@ async fn the_fifo_gets_every_event_in_order() {
 async fn a_fifo_without_reader_never_blocks_event() {
     let dir = TempDir::new();
     let path = dir.path("fifo");
-    let (fifo, writer) = Fifo::open(&NotifyFifo {
-        path: path.clone(),
-        script: None,
-        user: None,
-        group: None,
-    })
-    .unwrap();
+    let (fifo, writer) = Fifo::open(&fifo_at(&path)).unwrap();
     let writer = tokio::spawn(writer);
     let (vi1, task) = Notifier::instance("VI_1", &Notify::default(), Some(fifo.clone()));
     tokio::spawn(task);
@@ -325,25 +310,14 @@ async fn an_existing_fifo_is_kept_and_a_non_fifo_is_refused() {
     let dir = TempDir::new();
     let file = dir.path("plain");
     std::fs::write(&file, "").unwrap();
-    let Err(e) = Fifo::open(&NotifyFifo {
-        path: file.clone(),
-        script: None,
-        user: None,
-        group: None,
-    }) else {
+    let Err(e) = Fifo::open(&fifo_at(&file)) else {
         panic!("a plain file taken for a FIFO");
     };
     assert!(e.to_string().contains(&file.display().to_string()), "{e}");
     assert!(e.to_string().contains("not a FIFO"), "{e}");
 
     let path = dir.path("fifo");
-    let (fifo, writer) = Fifo::open(&NotifyFifo {
-        path: path.clone(),
-        script: None,
-        user: None,
-        group: None,
-    })
-    .unwrap();
+    let (fifo, writer) = Fifo::open(&fifo_at(&path)).unwrap();
     drop(fifo);
     writer.await;
     assert!(!path.exists());
@@ -352,13 +326,7 @@ async fn an_existing_fifo_is_kept_and_a_non_fifo_is_refused() {
         let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        Fifo::open(&NotifyFifo {
-            path: path.clone(),
-            script: None,
-            user: None,
-            group: None,
-        })
-        .unwrap()
+        Fifo::open(&fifo_at(&path)).unwrap()
     };
     drop(fifo);
     writer.await;
@@ -382,10 +350,8 @@ async fn the_fifo_script_gets_the_path_reads_the_lines_and_is_stopped() {
     )
     .unwrap();
     let (fifo, writer) = Fifo::open(&NotifyFifo {
-        path: path.clone(),
         script: Some(sh(&script, &[])),
-        user: None,
-        group: None,
+        ..fifo_at(&path)
     })
     .unwrap();
     let writer = tokio::spawn(writer);
@@ -423,13 +389,7 @@ async fn fifo_lines_do_not_wait_for_scripts() {
     let path = dir.path("fifo");
     let script = dir.path("slow.sh");
     std::fs::write(&script, "sleep 2\n").unwrap();
-    let (fifo, writer) = Fifo::open(&NotifyFifo {
-        path: path.clone(),
-        script: None,
-        user: None,
-        group: None,
-    })
-    .unwrap();
+    let (fifo, writer) = Fifo::open(&fifo_at(&path)).unwrap();
     tokio::spawn(writer);
     let reader = read_fifo(path, 2);
     let mut n = notify(Duration::from_secs(5));

@@ -30,6 +30,8 @@ pub(crate) struct Detached {
     /// `/proc/PID/comm` of the daemon's main process, e.g. `nginx`, `mariadbd`.
     pub(crate) comm: &'static str,
     pub(crate) ns: String,
+    /// The daemon's error log, quoted in failure messages.
+    pub(crate) error_log: PathBuf,
 }
 
 impl Detached {
@@ -39,6 +41,16 @@ impl Detached {
         let text = fs::read_to_string(&self.pid_file).ok()?;
         let pid: libc::pid_t = text.trim().parse().ok()?;
         (pid > 1 && is_ours(pid, self.comm, &self.ns)).then_some(pid)
+    }
+
+    /// [`pid`](Self::pid) as the services' public API gives it.
+    pub(crate) fn pid_u32(&self) -> Option<u32> {
+        self.pid().map(|p| p as u32)
+    }
+
+    /// The error log so far ("" if unreadable), for failure messages.
+    pub(crate) fn log(&self) -> String {
+        fs::read_to_string(&self.error_log).unwrap_or_default()
     }
 
     /// The daemon is running.
@@ -98,6 +110,14 @@ impl Detached {
             }
         }
         self.wait_gone(KILL_WAIT)
+    }
+
+    /// For a guard's `Drop`: [`terminate`](Self::terminate), a failure only
+    /// reported (no panic in drop).
+    pub(crate) fn terminate_on_drop(&self, grace: Duration) {
+        if let Err(e) = self.terminate(grace) {
+            eprintln!("hatest: stopping {} in {}: {e:#}", self.comm, self.ns);
+        }
     }
 
     /// SIGTERM, up to `grace` for a clean exit, then [`kill_all`](Self::kill_all).
@@ -224,6 +244,7 @@ mod tests {
             pid_file: PathBuf::from("/nonexistent/hatest.pid"),
             comm: "nginx",
             ns: "nonexistent".into(),
+            error_log: PathBuf::from("/nonexistent/error.log"),
         };
         assert!(!d.is_running());
         assert!(d.kill_all().is_ok());

@@ -129,26 +129,11 @@ impl LoopFs {
     /// Unmounts the mount point (and anything below it) and detaches every
     /// loop device backed by the image; what [`Drop`] does.
     pub fn cleanup(&self) -> Result<()> {
-        let mut errors = Vec::new();
-        for m in mounts_under(&self.mount_point)?.into_iter().rev() {
-            if let Err(e) = unmount(&m) {
-                errors.push(format!("{e:#}"));
-            }
-        }
-        for dev in self.loop_devices()? {
-            if let Err(e) = run(Command::new("losetup").args(["-d", &dev])) {
-                errors.push(format!("{e:#}"));
-            }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            bail!(
-                "cleaning up {}:\n{}",
-                self.image.display(),
-                errors.join("\n")
-            )
-        }
+        release(
+            &self.mount_point,
+            |file| file == self.image,
+            &self.image.display().to_string(),
+        )
     }
 }
 
@@ -164,13 +149,24 @@ impl Drop for LoopFs {
 /// every loop device whose backing file is below `dir`. Safe to call when
 /// nothing is there. [`crate::TempDir`] calls it before removing itself.
 pub fn cleanup_under(dir: &Path) -> Result<()> {
+    release(
+        dir,
+        |file| file.starts_with(dir),
+        &format!("under {}", dir.display()),
+    )
+}
+
+/// Unmounts everything at or below `mounts` (deepest first), then detaches
+/// the loop devices whose backing file passes `backed`; goes on past a
+/// failure and reports them all, as "cleaning up WHAT: …".
+fn release(mounts: &Path, backed: impl Fn(&Path) -> bool, what: &str) -> Result<()> {
     let mut errors = Vec::new();
-    for m in mounts_under(dir)?.into_iter().rev() {
+    for m in mounts_under(mounts)?.into_iter().rev() {
         if let Err(e) = unmount(&m) {
             errors.push(format!("{e:#}"));
         }
     }
-    for dev in loops_backed_by(|file| file.starts_with(dir))? {
+    for dev in loops_backed_by(backed)? {
         if let Err(e) = run(Command::new("losetup").args(["-d", &dev])) {
             errors.push(format!("{e:#}"));
         }
@@ -179,9 +175,12 @@ pub fn cleanup_under(dir: &Path) -> Result<()> {
         Ok(())
     } else {
         bail!(
-            "cleaning up under {}:\n{}",
-            dir.display(),
-            errors.join("\n")
+            "cleaning up {what}:
+{}",
+            errors.join(
+                "
+"
+            )
         )
     }
 }

@@ -85,6 +85,7 @@ impl Mariadb {
                 pid_file: dir.join("mariadbd.pid"),
                 comm: "mariadbd",
                 ns: host.ns.clone(),
+                error_log: dir.join("error.log"),
             },
             startup: Startup {
                 install: Duration::ZERO,
@@ -134,12 +135,12 @@ impl Mariadb {
 
     /// `dir/error.log`.
     pub fn error_log_path(&self) -> PathBuf {
-        self.dir.join("error.log")
+        self.daemon.error_log.clone()
     }
 
     /// The server's log so far, for failure messages.
     pub fn error_log(&self) -> String {
-        fs::read_to_string(self.error_log_path()).unwrap_or_default()
+        self.daemon.log()
     }
 
     /// The command line that starts this server detached (it returns at
@@ -183,7 +184,7 @@ impl Mariadb {
 
     /// The server's pid, if it is running.
     pub fn pid(&self) -> Option<u32> {
-        self.daemon.pid().map(|p| p as u32)
+        self.daemon.pid_u32()
     }
 
     /// mariadbd is running (pid file names a live mariadbd in this namespace).
@@ -351,8 +352,6 @@ GRANT ALL PRIVILEGES ON *.* TO '{MARIADB_USER}'@'%';
 impl Drop for Mariadb {
     fn drop(&mut self) {
         // SIGTERM is mariadbd's clean shutdown.
-        if let Err(e) = self.daemon.terminate(STOP_TIMEOUT) {
-            eprintln!("hatest: stopping mariadbd in {}: {e:#}", self.host.ns);
-        }
+        self.daemon.terminate_on_drop(STOP_TIMEOUT);
     }
 }

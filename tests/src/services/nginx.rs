@@ -63,6 +63,7 @@ impl Nginx {
                 pid_file: dir.join("nginx.pid"),
                 comm: "nginx",
                 ns: host.ns.clone(),
+                error_log: dir.join("error.log"),
             },
         };
         nginx.set_body(body)?;
@@ -84,12 +85,12 @@ impl Nginx {
 
     /// `dir/error.log`.
     pub fn error_log_path(&self) -> PathBuf {
-        self.dir.join("error.log")
+        self.daemon.error_log.clone()
     }
 
     /// The error log so far, for failure messages.
     pub fn error_log(&self) -> String {
-        fs::read_to_string(self.error_log_path()).unwrap_or_default()
+        self.daemon.log()
     }
 
     /// The command line that starts this nginx (it daemonizes and returns),
@@ -144,7 +145,7 @@ impl Nginx {
 
     /// The master process's pid, if nginx is running.
     pub fn pid(&self) -> Option<u32> {
-        self.daemon.pid().map(|p| p as u32)
+        self.daemon.pid_u32()
     }
 
     /// The master process is running (pid file names a live nginx in this namespace).
@@ -240,8 +241,6 @@ http {{
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        if let Err(e) = self.daemon.terminate(STOP_TIMEOUT) {
-            eprintln!("hatest: stopping nginx in {}: {e:#}", self.host.ns);
-        }
+        self.daemon.terminate_on_drop(STOP_TIMEOUT);
     }
 }

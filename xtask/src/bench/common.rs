@@ -363,3 +363,26 @@ impl Drop for BpfStats {
 pub fn interval_label(interval: f64) -> String {
     format!("{interval} s")
 }
+
+/// A measurement's notes as continuation lines of its progress line.
+pub fn note_lines(notes: &[String]) -> String {
+    notes
+        .iter()
+        .map(|n| format!("\n          note: {n}"))
+        .collect()
+}
+
+/// Prints why a cell has no result under its progress `line`: "stopped
+/// (Ctrl-C)" when the run was interrupted, else `what` (e.g. "FAILED") and
+/// the error, indented. True when the run was interrupted: the caller stops.
+pub fn report_failure(line: &str, what: &str, e: &anyhow::Error) -> bool {
+    if super::interrupt::requested() {
+        eprintln!("{line}  stopped (Ctrl-C)");
+        return true;
+    }
+    eprintln!(
+        "{line}  {what}: {}",
+        format!("{e:#}").replace('\n', "\n          ")
+    );
+    false
+}

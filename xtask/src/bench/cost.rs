@@ -195,19 +195,13 @@ pub fn run(args: &Args) -> Result<()> {
                 c.backup.wakeups_s,
                 rate(c.master.cpu_ms_s),
                 c.master.wakeups_s,
-                c.notes
-                    .iter()
-                    .map(|n| format!("\n          note: {n}"))
-                    .collect::<String>()
+                common::note_lines(&c.notes)
             ),
-            Err(_) if interrupt::requested() => {
-                eprintln!("{line}  stopped (Ctrl-C)");
-                break;
+            Err(e) => {
+                if common::report_failure(&line, "FAILED", e) {
+                    break;
+                }
             }
-            Err(e) => eprintln!(
-                "{line}  FAILED: {}",
-                format!("{e:#}").replace('\n', "\n          ")
-            ),
         }
         results.push(((n, interval, imp), outcome.map_err(|e| format!("{e:#}"))));
     }

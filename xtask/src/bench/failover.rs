@@ -204,17 +204,12 @@ pub fn run(args: &Args) -> Result<()> {
                             "{line}  outage {:>5} ms ({} lost)  takeover {takeover:>9} (from advert {from_advert}){}",
                             table::ms(s.outage_ms),
                             s.lost,
-                            s.notes
-                                .iter()
-                                .map(|n| format!("\n          note: {n}"))
-                                .collect::<String>()
+                            super::common::note_lines(&s.notes)
                         );
                     }
-                    Err(_) if interrupt::requested() => eprintln!("{line}  stopped (Ctrl-C)"),
-                    Err(e) => eprintln!(
-                        "{line}  FAILED: {}",
-                        format!("{e:#}").replace('\n', "\n          ")
-                    ),
+                    Err(e) => {
+                        super::common::report_failure(&line, "FAILED", e);
+                    }
                 }
                 let cut_short = interrupt::requested();
                 // A run that Ctrl-C cut short is no sample; one that finished is.

@@ -245,19 +245,13 @@ pub fn run(args: &Args) -> Result<()> {
                 o.spacing_ms.map_or("–".into(), |(a, b, c)| format!(
                     "{a:.2} / {b:.2} / {c:.2}"
                 )),
-                o.notes
-                    .iter()
-                    .map(|n| format!("\n          note: {n}"))
-                    .collect::<String>()
+                common::note_lines(&o.notes)
             ),
-            Err(_) if interrupt::requested() => {
-                eprintln!("{line}  stopped (Ctrl-C)");
-                break;
+            Err(e) => {
+                if common::report_failure(&line, "FAILED", e) {
+                    break;
+                }
             }
-            Err(e) => eprintln!(
-                "{line}  FAILED: {}",
-                format!("{e:#}").replace('\n', "\n          ")
-            ),
         }
         results.push((imp, outcome.map_err(|e| format!("{e:#}"))));
     }

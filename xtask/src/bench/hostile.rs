@@ -228,14 +228,11 @@ pub fn run(args: &Args) -> Result<()> {
                     eprintln!("          note: {n}");
                 }
             }
-            Err(_) if interrupt::requested() => {
-                eprintln!("{line}  stopped (Ctrl-C)");
-                break;
+            Err(e) => {
+                if common::report_failure(&line, "FAILED", e) {
+                    break;
+                }
             }
-            Err(e) => eprintln!(
-                "{line}  FAILED: {}",
-                format!("{e:#}").replace('\n', "\n          ")
-            ),
         }
         results.push((row, outcome.map_err(|e| format!("{e:#}"))));
     }

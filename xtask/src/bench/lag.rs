@@ -200,14 +200,11 @@ pub fn run(args: &Args) -> Result<()> {
                             eprintln!("{line}  lag {l:>8.3} ms  (ha: {account})")
                         }
                         Ok((l, None)) => eprintln!("{line}  lag {l:>8.3} ms"),
-                        Err(_) if interrupt::requested() => {
-                            eprintln!("{line}  stopped (Ctrl-C)");
-                            break 'all;
+                        Err(e) => {
+                            if common::report_failure(&line, "no value", e) {
+                                break 'all;
+                            }
                         }
-                        Err(e) => eprintln!(
-                            "{line}  no value: {}",
-                            format!("{e:#}").replace('\n', "\n          ")
-                        ),
                     }
                     results
                         .entry((fault, interval.to_bits(), imp))

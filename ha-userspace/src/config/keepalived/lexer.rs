@@ -134,6 +134,23 @@ fn include_argument(rest: &str) -> Option<String> {
     (!arg.is_empty()).then(|| arg.to_string())
 }
 
+/// The character a one-letter C escape (`\a \b \E \f \n \r \t \v`) stands
+/// for; the lexer's quoted parts and a script line's second split both
+/// decode them (keepalived's two passes over a script line).
+pub(super) fn letter_escape(e: char) -> Option<char> {
+    Some(match e {
+        'a' => '\x07',
+        'b' => '\x08',
+        'E' => '\x1b',
+        'f' => '\x0c',
+        'n' => '\n',
+        'r' => '\r',
+        't' => '\t',
+        'v' => '\x0b',
+        _ => return None,
+    })
+}
+
 /// Reads a quoted part up to the closing `quote`, applying escapes.
 fn quoted(
     chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
@@ -149,15 +166,11 @@ fn quoted(
             continue;
         }
         let Some((_, e)) = chars.next() else { break };
+        if let Some(c) = letter_escape(e) {
+            word.push(c);
+            continue;
+        }
         match e {
-            'a' => word.push('\x07'),
-            'b' => word.push('\x08'),
-            'E' => word.push('\x1b'),
-            'f' => word.push('\x0c'),
-            'n' => word.push('\n'),
-            'r' => word.push('\r'),
-            't' => word.push('\t'),
-            'v' => word.push('\x0b'),
             'c' => match chars.next() {
                 Some((_, ctl)) => word.push(char::from((ctl as u8) & 0x1f)),
                 None => break,

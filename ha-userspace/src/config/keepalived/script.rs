@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use super::{context::Ctx, source::Pos, tree::Stmt};
+use super::{context::Ctx, lexer::letter_escape, source::Pos, tree::Stmt};
 use crate::config::model::{Command, Notify};
 
 /// Splits a command line into words as keepalived's
@@ -56,15 +56,11 @@ pub(crate) fn split_words(line: &str) -> Result<Vec<String>, String> {
 
 fn escape(e: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>, word: &mut String) {
     let byte = |v: u32| char::from_u32(v & 0xff).unwrap_or('?');
+    if let Some(c) = letter_escape(e) {
+        word.push(c);
+        return;
+    }
     match e {
-        'a' => word.push('\x07'),
-        'b' => word.push('\x08'),
-        'E' => word.push('\x1b'),
-        'f' => word.push('\x0c'),
-        'n' => word.push('\n'),
-        'r' => word.push('\r'),
-        't' => word.push('\t'),
-        'v' => word.push('\x0b'),
         'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
             let mut v = 0u32;
             while let Some(d) = chars.peek().and_then(|d| d.to_digit(16)) {

@@ -69,11 +69,7 @@ pub(crate) fn vrrp_script(
     let mut c = Placed::new(
         Check {
             name,
-            probe: Probe::Script(Command {
-                argv: Vec::new(),
-                user: None,
-                group: None,
-            }),
+            probe: Probe::Script(Command::new(Vec::<String>::new())),
             interval: Duration::from_secs(1),
             timeout: None,
             rise: 1,

@@ -108,19 +108,13 @@ pub fn run(args: &Args, daemons: &[Impl]) -> Result<()> {
                 m.cpu_ms_s,
                 m.ticks_ms_s,
                 m.nginx_ms_s,
-                m.notes
-                    .iter()
-                    .map(|n| format!("\n          note: {n}"))
-                    .collect::<String>()
+                common::note_lines(&m.notes)
             ),
-            Err(_) if interrupt::requested() => {
-                eprintln!("{line}  stopped (Ctrl-C)");
-                break;
+            Err(e) => {
+                if common::report_failure(&line, "FAILED", e) {
+                    break;
+                }
             }
-            Err(e) => eprintln!(
-                "{line}  FAILED: {}",
-                format!("{e:#}").replace('\n', "\n          ")
-            ),
         }
         results.push(((imp, mode), outcome.map_err(|e| format!("{e:#}"))));
     }

@@ -179,19 +179,13 @@ pub fn run(args: &Args, daemons: &[Impl]) -> Result<()> {
                         .map_or("none".into(), |t| format!("{} ms", table::ms(t))),
                     s.phase_ms
                         .map_or("?".into(), |t| format!("{} ms", table::ms(t))),
-                    s.notes
-                        .iter()
-                        .map(|n| format!("\n          note: {n}"))
-                        .collect::<String>()
+                    common::note_lines(&s.notes)
                 ),
-                Err(_) if interrupt::requested() => {
-                    eprintln!("{line}  stopped (Ctrl-C)");
-                    break 'all;
+                Err(e) => {
+                    if common::report_failure(&line, "FAILED", e) {
+                        break 'all;
+                    }
                 }
-                Err(e) => eprintln!(
-                    "{line}  FAILED: {}",
-                    format!("{e:#}").replace('\n', "\n          ")
-                ),
             }
             samples.push(outcome.map_err(|e| format!("{e:#}")));
         }
