@@ -312,6 +312,12 @@ fn tracked_file_changes_priority_ha() -> Result<()> {
 
 #[test]
 #[ignore = "needs root: run by cargo xtask test"]
+fn tracked_file_changes_priority_ha_socket() -> Result<()> {
+    tracked_file_changes_priority(Run::HaSocket)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
 fn tracked_file_changes_priority_keepalived() -> Result<()> {
     tracked_file_changes_priority(Run::Keepalived)
 }
@@ -416,10 +422,12 @@ fn sync_group_moves_together_keepalived() -> Result<()> {
 }
 
 /// notify_* and notify run in event order with keepalived's arguments, one
-/// at a time, and the FIFO gets the same events as lines.
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn notify_scripts_and_fifo_in_order() -> Result<()> {
+/// at a time, and the FIFO gets the same events as lines. keepalived, on
+/// the same file, runs the same scripts with the same arguments and writes
+/// the same FIFO lines, but starts each script without waiting for the one
+/// before (they may overlap and finish out of order): for it the scripts'
+/// events are compared as a set.
+fn notify_scripts_and_fifo_in_order(run: Run) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let s = Scratch::new(&topo, "notify")?;
@@ -464,7 +472,7 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
         extra,
         ..pair()
     }
-    .start(Run::Ha, &topo)?;
+    .start(run, &topo)?;
     wait_until("the FIFO", Duration::from_secs(5), || Ok(fifo.exists()))?;
     let reader = {
         let (fifo, out) = (fifo.clone(), fifo_lines.clone());
@@ -498,14 +506,23 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
     let _ = reader.join();
     let text = fs::read_to_string(&log)?;
     let lines: Vec<&str> = text.lines().collect();
-    // Strictly sequential: every start is followed by its own end.
-    for pair in lines.chunks(2) {
-        ensure!(
-            pair.len() == 2 && pair[1] == pair[0].replacen("start", "end", 1),
-            "scripts overlapped:\n{text}"
-        );
-    }
-    let events: Vec<&str> = lines.iter().step_by(2).copied().collect();
+    let strict = !matches!(run, Run::Keepalived);
+    let mut events: Vec<&str> = if strict {
+        // Strictly sequential: every start is followed by its own end.
+        for pair in lines.chunks(2) {
+            ensure!(
+                pair.len() == 2 && pair[1] == pair[0].replacen("start", "end", 1),
+                "scripts overlapped:\n{text}"
+            );
+        }
+        lines.iter().step_by(2).copied().collect()
+    } else {
+        lines
+            .iter()
+            .filter(|l| l.starts_with("start"))
+            .copied()
+            .collect()
+    };
     // The state's own script, then `notify` with INSTANCE NAME STATE PRIORITY.
     let want = [
         "start backup ",
@@ -521,12 +538,17 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
         "start stop ",
         "start notify INSTANCE VI_51 STOP 200",
     ];
+    let mut want: Vec<&str> = want.to_vec();
+    if !strict {
+        events.sort_unstable();
+        want.sort_unstable();
+    }
     ensure!(
         events
             .iter()
             .map(|e| e.trim_end())
             .eq(want.iter().map(|w| w.trim_end())),
-        "events:\n{text}"
+        "{run:?} events:\n{text}"
     );
     let fifo_text = fs::read_to_string(&fifo_lines).unwrap_or_default();
     let want_fifo = [
@@ -537,9 +559,24 @@ fn notify_scripts_and_fifo_in_order() -> Result<()> {
         "INSTANCE \"VI_51\" MASTER 200",
         "INSTANCE \"VI_51\" STOP 200",
     ];
-    ensure!(fifo_text.lines().eq(want_fifo), "FIFO:\n{fifo_text}");
+    ensure!(
+        fifo_text.lines().eq(want_fifo),
+        "{run:?} FIFO:\n{fifo_text}"
+    );
     drop(d0);
     Ok(())
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn notify_scripts_and_fifo_in_order_ha() -> Result<()> {
+    notify_scripts_and_fifo_in_order(Run::Ha)
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn notify_scripts_and_fifo_keepalived() -> Result<()> {
+    notify_scripts_and_fifo_in_order(Run::Keepalived)
 }
 
 /// With `enable_script_security`, a script in a directory anyone can write
@@ -652,20 +689,18 @@ fn builtin_checks_follow_nginx_ha_socket() -> Result<()> {
 
 /// `vrrp_track_process`: the master faults while its process is gone (the
 /// scan, no fork of pidof), and recovers when it runs again.
-#[test]
-#[ignore = "needs root: run by cargo xtask test"]
-fn tracked_process_faults_the_master() -> Result<()> {
+fn tracked_process_faults_the_master(run: Run, tag: &str) -> Result<()> {
     require_root();
     let topo = Topology::builder().nodes(2).build()?;
     let s = Scratch::new(&topo, "proc")?;
     // A process with a name of its own: a copy of sleep.
-    let name = format!("hap{}", std::process::id() % 100_000);
+    let name = format!("hap{tag}{}", std::process::id() % 100_000);
     let exe = s.path(&name);
     fs::copy("/bin/sleep", &exe)?;
     let spawn = || std::process::Command::new(&exe).arg("600").spawn();
     let mut proc = spawn()?;
     let d = on_first(
-        Run::Ha,
+        run,
         &topo,
         format!("vrrp_track_process svc {{\n  process {name}\n}}\n"),
         "  track_process {\n    svc\n  }\n",
@@ -686,3 +721,20 @@ fn tracked_process_faults_the_master() -> Result<()> {
     let _ = proc.wait();
     result
 }
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn tracked_process_faults_the_master_ha() -> Result<()> {
+    tracked_process_faults_the_master(Run::Ha, "x")
+}
+
+#[test]
+#[ignore = "needs root: run by cargo xtask test"]
+fn tracked_process_faults_the_master_ha_socket() -> Result<()> {
+    tracked_process_faults_the_master(Run::HaSocket, "s")
+}
+
+// No keepalived twin: keepalived 2.2.7 watches processes through the
+// kernel's process connector, which refuses listeners outside the initial
+// network namespace ("Failed to set/clear process event listen - errno 111"),
+// so in a test namespace it sits in FAULT for good. ha scans /proc instead.
