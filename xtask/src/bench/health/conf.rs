@@ -130,19 +130,17 @@ pub fn ha_toml(host: &Host, checks: &[Check], instances: &[Instance]) -> String 
     c
 }
 
-/// The config `imp` reads: the very keepalived.conf keepalived gets when
-/// keepalived's syntax can say it, else ha's TOML: for the built-in checks,
-/// and for a script interval under a whole second (ha's keepalived reader
-/// takes whole seconds there, as keepalived 2.2.7; TOML has `interval_ms`).
+/// The config `imp` reads: the very keepalived.conf keepalived gets, or ha's
+/// TOML for the built-in checks, which keepalived's syntax cannot say. A
+/// script interval under a second stays in keepalived.conf: ha's reader
+/// takes it (with a warning that keepalived 2.2.7 would not).
 pub fn for_daemon(
     imp: super::super::common::Impl,
     host: &Host,
     checks: &[Check],
     instances: &[Instance],
 ) -> Result<String> {
-    let toml_only = checks
-        .iter()
-        .any(|c| !matches!(c.probe, Probe::Script(_)) || c.interval.fract() != 0.0);
+    let toml_only = checks.iter().any(|c| !matches!(c.probe, Probe::Script(_)));
     if imp.is_ha() && toml_only {
         Ok(ha_toml(host, checks, instances))
     } else {

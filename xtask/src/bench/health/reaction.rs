@@ -502,8 +502,7 @@ fn print_report(rows: &[Row], cells: &[((usize, Impl), Cell)], daemons: &[Impl],
         "Two nodes, real nginx on each (page names the node); each daemon tracks `vrrp_script {CHECK}` = \
          `curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:80/` in a bash wrapper that logs the run's start, \
          end and exit status (rise {RISE}, fall {FALL}); priorities 200/100; ha (default flags) and keepalived \
-         read the same keepalived.conf, except at 0.1 s, where ha's keepalived reader refuses `interval 0.1` as \
-         keepalived does and ha reads the same settings as TOML (`interval_ms = 100`). The client GETs the VIP every {} ms ({} ms timeout, {}-thread schedule); a run is the \
+         read the same keepalived.conf (`interval 0.1`, which keepalived 2.2.7 refuses, ha reads with a warning). The client GETs the VIP every {} ms ({} ms timeout, {}-thread schedule); a run is the \
          first 200 from node 2 minus the SIGKILL of node 1's nginx. {runs} runs per cell, ms; median and p90 \
          (nearest rank: the maximum below 10 runs).",
         prober::STEP.as_millis(),
