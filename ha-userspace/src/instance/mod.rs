@@ -274,6 +274,8 @@ impl Instance {
         }
         // keepalived keeps an instance in INIT until each weight-0 script
         // it tracks has a first result: it neither claims nor fails.
+        // Its inbox is read meanwhile (link and group changes count; adverts
+        // are ignored before Startup), so no sender waits on it.
         while self.tracking.waiting() && !*shutdown.borrow() {
             tokio::select! {
                 r = shutdown.changed() => if r.is_err() { break },
@@ -282,6 +284,7 @@ impl Instance {
                         self.step(input).await;
                     }
                 }
+                Some(inbound) = self.p.inbox.recv() => self.inbound(inbound).await,
             }
         }
         self.publish();
@@ -310,14 +313,7 @@ impl Instance {
                         self.run_pending().await;
                     }
                 }
-                Some(inbound) = self.p.inbox.recv() => match inbound {
-                    Inbound::Advert(rx) => self.received(rx).await,
-                    Inbound::Kernel(event) => self.kernel_event(event).await,
-                    Inbound::Link { up } => self.link_changed(up).await,
-                    Inbound::LinkResync => self.resync_link().await,
-                    Inbound::KernelResync => self.kernel_resync().await,
-                    Inbound::Group(input) => self.step(input).await,
-                },
+                Some(inbound) = self.p.inbox.recv() => self.inbound(inbound).await,
                 () = self.tracking.changed(), if !stopping => {
                     for input in self.tracking.evaluate() {
                         self.log_tracking(&input);
@@ -340,6 +336,18 @@ impl Instance {
         self.publish();
         if let Some(n) = &self.p.notifier {
             n.event(crate::notify::NotifyState::Stop, self.fsm.priority());
+        }
+    }
+
+    /// One message of the inbox.
+    async fn inbound(&mut self, inbound: Inbound) {
+        match inbound {
+            Inbound::Advert(rx) => self.received(rx).await,
+            Inbound::Kernel(event) => self.kernel_event(event).await,
+            Inbound::Link { up } => self.link_changed(up).await,
+            Inbound::LinkResync => self.resync_link().await,
+            Inbound::KernelResync => self.kernel_resync().await,
+            Inbound::Group(input) => self.step(input).await,
         }
     }
 
