@@ -73,12 +73,16 @@ pub async fn run(
             }
             level.send_replace(new);
         }
-        status.send_modify(|s| {
+        // Only a change wakes the status writer: a healthy check's runs
+        // cost it nothing.
+        status.send_if_modified(|s| {
+            let before = (s.state.clone(), s.failures, s.last_error.clone());
             s.state = state_name(hysteresis.level()).to_string();
             s.failures = failures;
             if last_error.is_some() {
                 s.last_error = last_error;
             }
+            before != (s.state.clone(), s.failures, s.last_error.clone())
         });
     }
 }

@@ -65,7 +65,22 @@ impl Fifo {
     /// removes the FIFO (if created here) and stops the script: spawn it.
     pub fn open(cfg: &NotifyFifo) -> anyhow::Result<(FifoHandle, Task)> {
         let path = cfg.path.clone();
+        // keepalived's `notify_fifo PATH USER [GROUP]`: the owner of a FIFO
+        // it creates, so a reader running as that user may open it. Looked
+        // up first: an unknown name changes nothing.
+        let owner = crate::exec::user::resolve(cfg.user.as_deref(), cfg.group.as_deref())
+            .with_context(|| format!("notify fifo {}: owner", path.display()))?;
         let created = create(&path)?;
+        if created && let Some(ids) = owner {
+            std::os::unix::fs::chown(&path, Some(ids.uid), Some(ids.gid)).with_context(|| {
+                format!(
+                    "notify fifo {}: cannot give it to uid {} gid {}",
+                    path.display(),
+                    ids.uid,
+                    ids.gid
+                )
+            })?;
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)

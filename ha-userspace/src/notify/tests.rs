@@ -413,3 +413,35 @@ async fn fifo_lines_do_not_wait_for_scripts() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_fifo_created_for_a_user_is_theirs() {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // chown needs root
+    }
+    let dir = TempDir::new();
+    let path = dir.path("fifo");
+    let cfg = NotifyFifo {
+        user: Some("nobody".into()),
+        ..fifo_at(&path)
+    };
+    let (fifo, writer) = Fifo::open(&cfg).unwrap();
+    let nobody = crate::exec::user::resolve(Some("nobody"), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().uid(), nobody.uid);
+    drop(fifo);
+    writer.await;
+    // An unknown owner is an error naming the FIFO, and changes nothing.
+    let bad = NotifyFifo {
+        user: Some("no-such-user-ha".into()),
+        ..fifo_at(&dir.path("fifo2"))
+    };
+    let Err(e) = Fifo::open(&bad) else {
+        panic!("an unknown owner was accepted");
+    };
+    assert!(format!("{e:#}").contains("fifo2"), "{e:#}");
+    assert!(!dir.path("fifo2").exists());
+}
