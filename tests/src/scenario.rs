@@ -102,6 +102,16 @@ impl Pair {
     }
 }
 
+/// Whether no node but `holder` (0-based) has `vip`.
+pub fn no_other_holds(topo: &Topology, holder: usize, vip: Ipv4Addr) -> Result<bool> {
+    for (i, n) in topo.nodes().iter().enumerate() {
+        if i != holder && n.has_address(vip)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Waits until node `holder` (0-based) has `vip` and no other node does,
 /// and the client's ARP for it is answered by `holder` alone; `logs` goes
 /// into the error.
@@ -114,13 +124,7 @@ pub fn wait_vip_on(
 ) -> Result<()> {
     let nodes = topo.nodes();
     wait_until(&format!("VIP on node {}", holder + 1), within, || {
-        let mut ok = nodes[holder].has_address(vip)?;
-        for (i, n) in nodes.iter().enumerate() {
-            if i != holder {
-                ok &= !n.has_address(vip)?;
-            }
-        }
-        Ok(ok)
+        Ok(nodes[holder].has_address(vip)? && no_other_holds(topo, holder, vip)?)
     })
     .with_context(logs)?;
     let arp = topo.client().arping(vip, 3, Duration::from_millis(50))?;

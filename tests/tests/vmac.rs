@@ -8,7 +8,7 @@
 use std::{net::Ipv4Addr, time::Duration};
 
 use anyhow::{Context, Result, ensure};
-use hatest::scenario::{Pair, Run, both};
+use hatest::scenario::{Pair, Run, both, no_other_holds};
 use hatest::{Daemon, Group, Host, Mac, Topology, require_root, wait_until};
 
 const VRID: u8 = 51;
@@ -49,13 +49,8 @@ fn wait_vip_on_vmac(
         &format!("VIP on node {}'s VMAC", holder + 1),
         Duration::from_secs(8),
         || {
-            let mut ok = holder_if(&nodes[holder], vip)?.as_deref() == Some(VMAC);
-            for (i, n) in nodes.iter().enumerate() {
-                if i != holder {
-                    ok &= !n.has_address(vip)?;
-                }
-            }
-            Ok(ok)
+            Ok(holder_if(&nodes[holder], vip)?.as_deref() == Some(VMAC)
+                && no_other_holds(topo, holder, vip)?)
         },
     )
     .with_context(logs)?;

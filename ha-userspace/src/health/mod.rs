@@ -149,16 +149,7 @@ impl Health {
     /// Every check, file, process and real server, for the status file,
     /// sorted by kind and name.
     pub fn statuses(&self) -> Vec<Status> {
-        let mut all: Vec<Status> = self
-            .checks
-            .values()
-            .chain(self.files.values())
-            .chain(self.processes.values())
-            .map(|p| p.status.borrow().clone())
-            .chain(self.real_servers.iter().map(|r| r.borrow().clone()))
-            .collect();
-        all.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
-        all
+        snapshot(&mut self.status_receivers())
     }
 
     /// Reports every check's status to `publish` whenever one changes, until
@@ -167,22 +158,10 @@ impl Health {
         &self,
         publish: impl Fn(Vec<Status>) + Send + 'static,
     ) -> impl Future<Output = ()> + Send + 'static {
-        let mut all: Vec<watch::Receiver<Status>> = self
-            .checks
-            .values()
-            .chain(self.files.values())
-            .chain(self.processes.values())
-            .map(|p| p.status.clone())
-            .chain(self.real_servers.iter().cloned())
-            .collect();
+        let mut all = self.status_receivers();
         async move {
             loop {
-                let mut snapshot: Vec<Status> = all
-                    .iter_mut()
-                    .map(|r| r.borrow_and_update().clone())
-                    .collect();
-                snapshot.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
-                publish(snapshot);
+                publish(snapshot(&mut all));
                 if all.is_empty() {
                     return std::future::pending().await;
                 }
@@ -194,6 +173,27 @@ impl Health {
             }
         }
     }
+
+    /// The status channel of every check, file, process and real server.
+    fn status_receivers(&self) -> Vec<watch::Receiver<Status>> {
+        self.checks
+            .values()
+            .chain(self.files.values())
+            .chain(self.processes.values())
+            .map(|p| p.status.clone())
+            .chain(self.real_servers.iter().cloned())
+            .collect()
+    }
+}
+
+/// The statuses now, sorted by kind and name, each marked as seen.
+fn snapshot(all: &mut [watch::Receiver<Status>]) -> Vec<Status> {
+    let mut now: Vec<Status> = all
+        .iter_mut()
+        .map(|r| r.borrow_and_update().clone())
+        .collect();
+    now.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+    now
 }
 
 /// The channels of one check, file or process.

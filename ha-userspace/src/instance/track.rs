@@ -101,12 +101,4 @@ impl Tracking {
         }
         out
     }
-
-    /// Trackers whose level is not what it was at start (for the log).
-    pub fn describe(&self) -> Vec<(String, Level)> {
-        self.inputs
-            .iter()
-            .map(|t| (t.label.clone(), *t.rx.borrow()))
-            .collect()
-    }
 }
